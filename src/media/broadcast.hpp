@@ -1,0 +1,145 @@
+// One broadcast: its record, its lifecycle (idle -> live -> suspended -> live | ended) and its
+// packager (segmenter + live window + archive).
+//
+// Threading: publisher-side calls (begin_publish, on_frame, end_publish) come from the one
+// ingest session that holds the publish, on that session's thread; they take an internal mutex.
+// Readers (origin, api) call snapshot() from any thread: it is an atomic load of an immutable
+// snapshot, swapped the moment a segment closes or the status changes, so reading never waits
+// on the packager.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/bytes.hpp"
+#include "core/clock.hpp"
+#include "core/result.hpp"
+#include "media/frame.hpp"
+
+namespace livehouse::media {
+
+enum class broadcast_status { idle, live, suspended, ended };
+
+std::string_view to_string(broadcast_status s);
+std::optional<broadcast_status> parse_broadcast_status(std::string_view s);
+
+/// The persisted part of a broadcast.
+struct broadcast_record {
+    std::string id;
+    std::string title;
+    std::string stream_key;
+    broadcast_status status = broadcast_status::idle;
+    std::chrono::system_clock::time_point created_at{};
+    std::optional<std::chrono::system_clock::time_point> started_at;
+    std::optional<std::chrono::system_clock::time_point> ended_at;
+};
+
+/// A closed segment: immutable, shared by every viewer and by the archive writer.
+struct segment {
+    std::uint64_t sequence = 0;
+    double duration_s = 0;
+    bool discontinuity = false;
+    std::chrono::system_clock::time_point program_date_time{};
+    core::shared_bytes data; ///< the whole MPEG-TS segment
+    std::string etag;        ///< quoted, e.g. "\"b1-42\""
+};
+
+/// What readers see. Immutable; replaced as a whole.
+struct live_snapshot {
+    broadcast_status status = broadcast_status::idle;
+    core::shared_bytes playlist; ///< live media playlist text; null until the first segment
+    std::string playlist_etag;   ///< quoted; changes whenever the playlist text changes
+    int target_duration_s = 2;
+    /// Segments in the playlist plus those that left it less than (their duration + the
+    /// playlist's duration) ago (RFC 8216 §6.2.2), oldest first.
+    std::vector<std::shared_ptr<const segment>> segments;
+
+    [[nodiscard]] std::shared_ptr<const segment> find(std::uint64_t sequence) const;
+};
+
+struct packager_config {
+    std::chrono::milliseconds target_segment{2000}; ///< segments are cut on the first keyframe past this
+    int window_segments = 6;                        ///< segments in the live playlist (>= 3 target durations)
+    std::chrono::seconds grace_period{30};          ///< suspended -> ended
+    std::string data_dir;                           ///< archive under <data_dir>/vod/<id>/
+};
+
+/// Runs a blocking task (archive file writes) off the event loops. Tests run it inline.
+using task_runner = std::function<void(std::function<void()>)>;
+
+class broadcast {
+public:
+    broadcast(broadcast_record record, const packager_config& config, const core::clock& clock,
+              task_runner io);
+    ~broadcast();
+    broadcast(const broadcast&) = delete;
+    broadcast& operator=(const broadcast&) = delete;
+
+    [[nodiscard]] const std::string& id() const { return id_; }
+    [[nodiscard]] broadcast_record record() const;
+    [[nodiscard]] std::shared_ptr<const live_snapshot> snapshot() const;
+
+    /// Starts (or resumes, after suspended) a publish. Errors: already live (a second
+    /// publisher), or ended. A resume continues the same playlist with EXT-X-DISCONTINUITY.
+    core::result<void> begin_publish(track_set tracks);
+    /// One frame of the current publish. Closes a segment on the first keyframe at or past the
+    /// target duration (audio-only: on the first audio frame past it).
+    void on_frame(const frame& f);
+    /// The publisher went away: closes the open segment, status -> suspended.
+    void end_publish();
+    /// Ends the broadcast (admin delete, grace period over, shutdown): closes any open
+    /// segment, writes the VOD playlist, status -> ended. Idempotent.
+    void end();
+    /// suspended for longer than the grace period -> end(). Returns true if it ended now.
+    bool tick();
+
+private:
+    struct impl;
+    std::string id_;
+    std::unique_ptr<impl> impl_;
+};
+
+/// All broadcasts of this node. Thread-safe.
+class broadcast_registry {
+public:
+    using change_observer = std::function<void(const broadcast_record&)>;
+
+    broadcast_registry(packager_config config, const core::clock& clock, task_runner io);
+
+    /// Called with the new record after every create and status change (persistence hook).
+    void on_change(change_observer observer);
+    /// Re-adds records loaded from the store at start-up; ones left live/suspended by a crash
+    /// are ended.
+    void restore(std::vector<broadcast_record> records);
+
+    std::shared_ptr<broadcast> create(std::string title);
+    [[nodiscard]] std::shared_ptr<broadcast> find(std::string_view id) const;
+    [[nodiscard]] std::shared_ptr<broadcast> find_by_stream_key(std::string_view key) const;
+    /// Live (and suspended) first, then idle, then ended; newest first within each.
+    [[nodiscard]] std::vector<std::shared_ptr<broadcast>> list() const;
+    bool end(std::string_view id);
+    /// Drives grace periods; call about once a second.
+    void tick();
+    /// Ends every live or suspended broadcast (SIGTERM).
+    void shutdown();
+    [[nodiscard]] std::size_t live_count() const;
+
+    [[nodiscard]] const packager_config& config() const { return config_; }
+
+private:
+    packager_config config_;
+    const core::clock& clock_;
+    task_runner io_;
+    mutable std::mutex mutex_;
+    std::vector<std::shared_ptr<broadcast>> broadcasts_;
+    change_observer observer_;
+};
+
+} // namespace livehouse::media
