@@ -6,22 +6,31 @@
 // Readers (origin, api) call snapshot() from any thread: it is an atomic load of an immutable
 // snapshot, swapped the moment a segment closes or the status changes, so reading never waits
 // on the packager.
+//
+// Segments: the live playlist and snapshot() name them seg-<sequence>.ts (media::segment_uri);
+// the archive writes the same names under <data_dir>/vod/<id>/ plus index.m3u8 once ended. A
+// segment that left the live playlist stays in snapshot()->segments for its duration + the
+// playlist's duration (RFC 8216 §6.2.2) and is then only on disk; after the broadcast ends the
+// ENDLIST playlist stays in the snapshot but its segments leave memory the same way, so an
+// origin should fall back to the archive file when find() returns null.
+// TARGETDURATION is fixed at the first segment (policy in media/segmenter.hpp).
 #pragma once
-
-#include <atomic>
-#include <chrono>
-#include <cstdint>
-#include <functional>
-#include <memory>
-#include <mutex>
-#include <optional>
-#include <string>
-#include <vector>
 
 #include "core/bytes.hpp"
 #include "core/clock.hpp"
 #include "core/result.hpp"
 #include "media/frame.hpp"
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
 
 namespace livehouse::media {
 
@@ -51,6 +60,10 @@ struct segment {
     std::string etag;        ///< quoted, e.g. "\"b1-42\""
 };
 
+/// "seg-<sequence>.ts": a segment's URI in the live and VOD playlists (relative to them) and
+/// its file name in the archive.
+std::string segment_uri(std::uint64_t sequence);
+
 /// What readers see. Immutable; replaced as a whole.
 struct live_snapshot {
     broadcast_status status = broadcast_status::idle;
@@ -65,24 +78,39 @@ struct live_snapshot {
 };
 
 struct packager_config {
-    std::chrono::milliseconds target_segment{2000}; ///< segments are cut on the first keyframe past this
-    int window_segments = 6;                        ///< segments in the live playlist (>= 3 target durations)
-    std::chrono::seconds grace_period{30};          ///< suspended -> ended
-    std::string data_dir;                           ///< archive under <data_dir>/vod/<id>/
+    /// Segments are cut on the first keyframe past this.
+    std::chrono::milliseconds target_segment{2000};
+    /// Segments in the live playlist (more while fewer would not cover 3 target durations).
+    int window_segments = 6;
+    /// suspended -> ended.
+    std::chrono::seconds grace_period{30};
+    /// Archive under <data_dir>/vod/<id>/; empty: no archive.
+    std::string data_dir;
 };
 
 /// Runs a blocking task (archive file writes) off the event loops. Tests run it inline.
 using task_runner = std::function<void(std::function<void()>)>;
 
+/// Called with the new record after every status change of one broadcast.
+using status_observer = std::function<void(const broadcast_record&)>;
+
 class broadcast {
-public:
+  public:
+    /// `record.status` is the starting state: idle or ended as given; live or suspended (no
+    /// publisher can be attached yet) start as suspended, so the grace period ends them.
+    /// `on_status` is called after every status change, outside the packager's lock but in
+    /// status-change order (calls are serialized per broadcast); it may read record() and
+    /// snapshot() but must not call begin_publish/end_publish/end/tick (self-deadlock), and
+    /// should be quick (it runs on the thread that caused the change). `io` null: inline.
     broadcast(broadcast_record record, const packager_config& config, const core::clock& clock,
-              task_runner io);
+              task_runner io, status_observer on_status = {});
     ~broadcast();
     broadcast(const broadcast&) = delete;
     broadcast& operator=(const broadcast&) = delete;
 
     [[nodiscard]] const std::string& id() const { return id_; }
+    /// The publisher's secret; never changes (lock-free, unlike record()).
+    [[nodiscard]] const std::string& stream_key() const { return stream_key_; }
     [[nodiscard]] broadcast_record record() const;
     [[nodiscard]] std::shared_ptr<const live_snapshot> snapshot() const;
 
@@ -100,23 +128,26 @@ public:
     /// suspended for longer than the grace period -> end(). Returns true if it ended now.
     bool tick();
 
-private:
+  private:
     struct impl;
     std::string id_;
+    std::string stream_key_;
     std::unique_ptr<impl> impl_;
 };
 
 /// All broadcasts of this node. Thread-safe.
 class broadcast_registry {
-public:
+  public:
     using change_observer = std::function<void(const broadcast_record&)>;
 
     broadcast_registry(packager_config config, const core::clock& clock, task_runner io);
 
     /// Called with the new record after every create and status change (persistence hook).
+    /// Same rules as broadcast's status_observer; replaces any earlier observer.
     void on_change(change_observer observer);
     /// Re-adds records loaded from the store at start-up; ones left live/suspended by a crash
-    /// are ended.
+    /// are ended (ended_at = now; the observer hears of it) and their VOD playlist is rebuilt
+    /// from the archive manifest. Records whose id is already present are skipped.
     void restore(std::vector<broadcast_record> records);
 
     std::shared_ptr<broadcast> create(std::string title);
@@ -124,22 +155,30 @@ public:
     [[nodiscard]] std::shared_ptr<broadcast> find_by_stream_key(std::string_view key) const;
     /// Live (and suspended) first, then idle, then ended; newest first within each.
     [[nodiscard]] std::vector<std::shared_ptr<broadcast>> list() const;
+    /// Ends the broadcast (idempotent). False if there is no such id.
     bool end(std::string_view id);
     /// Drives grace periods; call about once a second.
     void tick();
     /// Ends every live or suspended broadcast (SIGTERM).
     void shutdown();
+    /// Broadcasts whose status is live (a publisher attached; suspended ones not counted).
     [[nodiscard]] std::size_t live_count() const;
 
     [[nodiscard]] const packager_config& config() const { return config_; }
 
-private:
+  private:
+    struct observer_slot;
+    std::shared_ptr<broadcast> make(broadcast_record record);
+
     packager_config config_;
     const core::clock& clock_;
     task_runner io_;
     mutable std::mutex mutex_;
     std::vector<std::shared_ptr<broadcast>> broadcasts_;
-    change_observer observer_;
+    std::map<std::string, std::shared_ptr<broadcast>, std::less<>> by_id_; ///< index of broadcasts_
+    /// Shared with every broadcast's status_observer, so a broadcast that outlives the registry
+    /// (held by a session) never calls into a dead one.
+    std::shared_ptr<observer_slot> observer_;
 };
 
 } // namespace livehouse::media

@@ -1,0 +1,163 @@
+#!/usr/bin/env bash
+# README command 2 (and CI, via .ci/run): every check livehouse has, stage by stage, stopping at
+# the first failure.
+#
+#   1. dependencies   scripts/install-deps.sh (Debian packages + npm ci)
+#   2. build          build/ (Release, -DLIVEHOUSE_WERROR=ON, g++): everything incl. the server
+#   3. tests          ctest in build/: unit, fuzz-corpus replay, integration (real binary +
+#                     ffmpeg/ffprobe), e2e (Chromium)
+#   4. sanitizers     build-asan/ (ASan+UBSan, asserts on, no server layers): ctest -L 'unit|fuzz'
+#   5. fuzz           build-fuzz/ (clang + libFuzzer, -Werror): each tests/fuzz/<name>_fuzz.cpp
+#                     runs for LIVEHOUSE_FUZZ_SECONDS (20) over a temp copy of its seed corpus,
+#                     so the repository's corpus is never modified
+#
+# Environment:
+#   LIVEHOUSE_QUICK=1          skip stages 4 and 5 (a quick local check)
+#   LIVEHOUSE_JOBS=N           build parallelism (default 2: the reference machine has 2 cores)
+#   LIVEHOUSE_CTEST_JOBS=N     ctest parallelism (default 2)
+#   LIVEHOUSE_FUZZ_SECONDS=N   libFuzzer time per target (default 20)
+#
+# Budget: under 20 minutes on 2 cores from a cold build tree.
+set -euo pipefail
+
+repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$repo_root"
+
+jobs=${LIVEHOUSE_JOBS:-2}
+ctest_jobs=${LIVEHOUSE_CTEST_JOBS:-2}
+fuzz_seconds=${LIVEHOUSE_FUZZ_SECONDS:-20}
+quick=${LIVEHOUSE_QUICK:-0}
+
+started=$SECONDS
+stage_name="start-up"
+stage_started=$SECONDS
+summaries=()
+tmp_dirs=()
+
+stage() {
+    stage_name=$1
+    stage_started=$SECONDS
+    printf '\n==================== [%s] %s ====================\n' "$(date +%H:%M:%S)" "$stage_name"
+}
+
+stage_done() {
+    printf -- '---- %s: ok (%ds)\n' "$stage_name" $((SECONDS - stage_started))
+}
+
+on_exit() {
+    local rc=$?
+    for d in "${tmp_dirs[@]}"; do
+        rm -rf -- "$d"
+    done
+    if [[ $rc -ne 0 ]]; then
+        printf '\n==================== FAILED in stage: %s (exit %d, after %ds) ====================\n' \
+            "$stage_name" "$rc" $((SECONDS - started))
+    fi
+}
+trap on_exit EXIT
+
+# Runs ctest, keeps a log, and remembers ctest's own summary lines for the final report.
+run_ctest() {
+    local label=$1 log=$2
+    shift 2
+    # pipefail: ctest's exit status survives the tee.
+    ctest "$@" 2>&1 | tee "$log"
+    local line
+    while IFS= read -r line; do
+        summaries+=("$label: $line")
+    done < <(grep -E 'tests passed|tests failed|Total Test time' "$log")
+}
+
+# ---------------------------------------------------------------------------------------------
+stage "1/5 dependencies"
+bash scripts/install-deps.sh
+stage_done
+
+# ---------------------------------------------------------------------------------------------
+stage "2/5 build (Release, -Werror, $(g++ -dumpfullversion 2>/dev/null || echo g++)) -> build/"
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DLIVEHOUSE_WERROR=ON
+cmake --build build -j "$jobs"
+stage_done
+
+# ---------------------------------------------------------------------------------------------
+stage "3/5 tests: unit, fuzz-corpus replay, integration, e2e (build/)"
+run_ctest "build (unit, fuzz replay, integration, e2e)" build/ctest.log \
+    --test-dir build --output-on-failure --no-tests=error -j "$ctest_jobs"
+stage_done
+
+if [[ $quick == 1 ]]; then
+    echo "LIVEHOUSE_QUICK=1: skipping the sanitizer and fuzz stages"
+else
+    # -----------------------------------------------------------------------------------------
+    # Debug with -O1: asserts stay on (no NDEBUG) and the tests stay fast enough under ASan.
+    # The server layers are off: their Boost.Asio code is covered by the integration tests.
+    stage "4/5 sanitizers: ASan + UBSan unit tests and corpus replay -> build-asan/"
+    cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="-O1 -g" \
+        -DLIVEHOUSE_SANITIZE=address,undefined -DLIVEHOUSE_SERVER=OFF
+    cmake --build build-asan -j "$jobs"
+    ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=1:detect_leaks=1:strict_string_checks=1} \
+        UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1} \
+        run_ctest "build-asan (unit, fuzz replay)" build-asan/ctest.log \
+        --test-dir build-asan --output-on-failure --no-tests=error -j "$ctest_jobs" -L 'unit|fuzz'
+    stage_done
+
+    # -----------------------------------------------------------------------------------------
+    stage "5/5 fuzz: libFuzzer, ${fuzz_seconds}s per target (clang) -> build-fuzz/"
+    fuzz_names=()
+    for f in tests/fuzz/*_fuzz.cpp; do
+        [[ -e $f ]] || continue
+        n=$(basename "$f" .cpp)
+        fuzz_names+=("${n%_fuzz}")
+    done
+    if [[ ${#fuzz_names[@]} -eq 0 ]]; then
+        echo "no fuzz targets (tests/fuzz/*_fuzz.cpp): nothing to run"
+    else
+        # Only the fuzz targets (and the core + codec libraries they link) are built here, so
+        # -Werror checks exactly the code the house style asks to keep clang-clean.
+        cmake -S . -B build-fuzz -G Ninja -DCMAKE_CXX_COMPILER=clang++ \
+            -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLIVEHOUSE_FUZZ=ON -DLIVEHOUSE_SERVER=OFF \
+            -DLIVEHOUSE_WERROR=ON
+        targets=()
+        for n in "${fuzz_names[@]}"; do targets+=("fuzz_$n"); done
+        cmake --build build-fuzz -j "$jobs" --target "${targets[@]}"
+
+        for bin in build-fuzz/tests/fuzz/fuzz_*; do
+            [[ -x $bin && -f $bin ]] || continue
+            name=${bin##*/fuzz_}
+            work=$(mktemp -d "${TMPDIR:-/tmp}/livehouse-fuzz-$name.XXXXXX")
+            tmp_dirs+=("$work")
+            mkdir -p "$work/corpus"
+            if [[ -d tests/fuzz/corpus/$name ]]; then
+                cp -R "tests/fuzz/corpus/$name/." "$work/corpus/"
+            else
+                echo "warning: tests/fuzz/corpus/$name is missing; fuzzing from an empty corpus"
+            fi
+            artifacts="$repo_root/build-fuzz/artifacts/$name"
+            mkdir -p "$artifacts"
+            seeds=$(find "$work/corpus" -type f | wc -l)
+            printf 'fuzz_%s: %d seeds, %ds ... ' "$name" "$seeds" "$fuzz_seconds"
+            if ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=1} \
+                UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1} \
+                "$bin" -max_total_time="$fuzz_seconds" -timeout=10 -rss_limit_mb=2048 \
+                -artifact_prefix="$artifacts/" -print_final_stats=1 "$work/corpus" \
+                >"$work/fuzz.log" 2>&1; then
+                runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$work/fuzz.log")
+                cov=$(grep -oE 'cov: [0-9]+' "$work/fuzz.log" | tail -n 1 || true)
+                echo "ok (${runs:-?} runs, ${cov:-cov: ?})"
+                summaries+=("fuzz_$name: ok, ${runs:-?} runs in ${fuzz_seconds}s, ${cov:-cov: ?}")
+            else
+                echo "FAILED"
+                tail -n 60 "$work/fuzz.log"
+                echo "crash inputs (if any) are in $artifacts/; reproduce with: $bin <file>"
+                exit 1
+            fi
+        done
+    fi
+    stage_done
+fi
+
+# ---------------------------------------------------------------------------------------------
+printf '\n==================== all stages passed in %ds ====================\n' $((SECONDS - started))
+for s in "${summaries[@]}"; do
+    echo "$s"
+done

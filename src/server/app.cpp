@@ -1,0 +1,369 @@
+// app: start-up, wiring and ordered shutdown of `livehouse serve`.
+#include "server/app.hpp"
+
+#include <array>
+#include <boost/asio/post.hpp>
+#include <cctype>
+#include <cerrno>
+#include <csignal>
+#include <cstring>
+#include <fcntl.h>
+#include <filesystem>
+#include <fmt/format.h>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <openssl/rand.h>
+#include <spdlog/spdlog.h>
+#include <sstream>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "services/api/api_service.hpp"
+#include "services/origin/origin_service.hpp"
+#include "services/web/web_service.hpp"
+
+namespace livehouse::server {
+
+namespace asio = boost::asio;
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr std::size_t file_io_threads = 4;
+
+std::string endpoint_text(const std::string& host, std::uint16_t port) {
+    // RFC 3986 §3.2.2: an IPv6 literal is bracketed.
+    if (host.find(':') != std::string::npos) {
+        return fmt::format("[{}]:{}", host, port);
+    }
+    return fmt::format("{}:{}", host, port);
+}
+
+core::result<void> ensure_writable_dir(const std::string& dir) {
+    std::error_code ec;
+    fs::create_directories(dir, ec);
+    if (ec) {
+        return core::make_error(fmt::format("data dir {}: cannot create: {}", dir, ec.message()));
+    }
+    if (!fs::is_directory(dir, ec)) {
+        return core::make_error(fmt::format("data dir {}: not a directory", dir));
+    }
+    // access(W_OK) is not enough (read-only mounts, ACLs): really create a file.
+    const auto probe = fmt::format("{}/.write-test-{}", dir, ::getpid());
+    const int fd = ::open(probe.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        return core::make_error(
+            fmt::format("data dir {}: not writable: {}", dir, std::strerror(errno)));
+    }
+    ::close(fd);
+    ::unlink(probe.c_str());
+    return {};
+}
+
+std::string trim(std::string s) {
+    while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back())) != 0) {
+        s.pop_back();
+    }
+    std::size_t start = 0;
+    while (start < s.size() && std::isspace(static_cast<unsigned char>(s[start])) != 0) {
+        ++start;
+    }
+    return s.substr(start);
+}
+
+} // namespace
+
+core::result<std::string> load_or_create_admin_token(const std::string& data_dir,
+                                                     bool& generated) {
+    generated = false;
+    const auto path = data_dir + "/admin.token";
+    std::error_code ec;
+    if (fs::exists(path, ec)) {
+        std::ifstream in(path);
+        if (!in) {
+            return core::make_error(fmt::format("admin token {}: cannot read", path));
+        }
+        std::stringstream text;
+        text << in.rdbuf();
+        auto token = trim(text.str());
+        if (token.empty()) {
+            return core::make_error(fmt::format("admin token {}: file is empty", path));
+        }
+        return token;
+    }
+    std::array<unsigned char, 32> raw{};
+    if (RAND_bytes(raw.data(), static_cast<int>(raw.size())) != 1) {
+        return core::make_error("admin token: no randomness available");
+    }
+    std::string token;
+    for (auto b : raw) {
+        token += fmt::format("{:02x}", b);
+    }
+    // O_EXCL + 0600: never overwrite, never readable by others, even for a moment.
+    const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        return core::make_error(
+            fmt::format("admin token {}: cannot create: {}", path, std::strerror(errno)));
+    }
+    const auto line = token + "\n";
+    const auto written = ::write(fd, line.data(), line.size());
+    ::close(fd);
+    if (written != static_cast<ssize_t>(line.size())) {
+        ::unlink(path.c_str());
+        return core::make_error(fmt::format("admin token {}: write failed", path));
+    }
+    generated = true;
+    return token;
+}
+
+core::result<void> write_file_atomically(const std::string& path, const std::string& text) {
+    const auto tmp = fmt::format("{}.tmp.{}", path, ::getpid());
+    {
+        std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+        if (!out) {
+            return core::make_error(fmt::format("{}: cannot create", tmp));
+        }
+        out << text;
+        out.flush();
+        if (!out) {
+            return core::make_error(fmt::format("{}: write failed", tmp));
+        }
+    }
+    // rename(2) is atomic: a reader sees no file or the whole file, never half of it.
+    if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+        const auto why = std::strerror(errno);
+        std::remove(tmp.c_str());
+        return core::make_error(fmt::format("{}: rename failed: {}", path, why));
+    }
+    return {};
+}
+
+app::app(config cfg) : cfg_(std::move(cfg)) {}
+
+app::~app() { shutdown(); }
+
+core::result<std::unique_ptr<app>> app::start(config cfg, std::string ready_file) {
+    std::unique_ptr<app> a(new app(std::move(cfg)));
+    if (auto r = a->build(ready_file); !r) {
+        return r.err();
+    }
+    return a;
+}
+
+core::result<void> app::build(const std::string& ready_file) {
+    const auto& dir = cfg_.server.data_dir;
+    if (auto r = ensure_writable_dir(dir); !r) {
+        return r;
+    }
+
+    // Admin token: config/env first, else the file (created on first start).
+    std::string admin_token = cfg_.admin.token;
+    if (admin_token.empty()) {
+        bool generated = false;
+        auto t = load_or_create_admin_token(dir, generated);
+        if (!t) {
+            return t.err();
+        }
+        admin_token = std::move(*t);
+        if (generated) {
+            // Printed once, whatever the log level: this is the only time it is shown.
+            fmt::print(stderr,
+                       "livehouse: generated admin token (saved in {}/admin.token): {}\n", dir,
+                       admin_token);
+        }
+    }
+
+    auto store = state::broadcast_store::open(dir);
+    if (!store) {
+        return store.err();
+    }
+    store_ = std::move(*store);
+    auto records = store_->load_all();
+    if (!records) {
+        return records.err();
+    }
+
+    file_pool_ = std::make_unique<asio::thread_pool>(file_io_threads);
+    // Archive writes are serialized per broadcast by media::archive itself, so the plain pool
+    // is enough; VOD reads share it.
+    media::task_runner file_io = [pool = file_pool_.get()](std::function<void()> task) {
+        asio::post(*pool, std::move(task));
+    };
+
+    media::packager_config pc;
+    pc.target_segment = std::chrono::milliseconds(cfg_.hls.segment_target_ms);
+    pc.window_segments = cfg_.hls.window_segments;
+    pc.grace_period = std::chrono::seconds(cfg_.hls.grace_period_s);
+    pc.data_dir = dir;
+    registry_ = std::make_unique<media::broadcast_registry>(pc, clock_, file_io);
+    // Before restore(): broadcasts a crash left live are ended by it, and that must persist.
+    registry_->on_change([store = store_.get()](const media::broadcast_record& r) {
+        store->save_later(r);
+    });
+    const auto restored = records->size();
+    registry_->restore(std::move(*records));
+
+    pool_ = std::make_unique<net::io_pool>(static_cast<std::size_t>(cfg_.server.threads));
+
+    // Bind both listeners before wiring the services: they need the real ports.
+    router_ = std::make_shared<net::router>();
+    net::http_server_options ho;
+    ho.address = cfg_.server.bind;
+    ho.port = static_cast<std::uint16_t>(cfg_.http.port);
+    ho.limits.max_body_bytes = static_cast<std::size_t>(cfg_.http.max_body_bytes);
+    ho.limits.max_header_bytes = static_cast<std::size_t>(cfg_.http.max_header_bytes);
+    ho.limits.read_timeout = std::chrono::seconds(cfg_.http.timeout_s);
+    ho.limits.idle_timeout = std::chrono::seconds(cfg_.http.idle_timeout_s);
+    ho.server_header = "livehouse/" LIVEHOUSE_VERSION;
+    auto http = net::http_server::bind(pool_->at(0), *pool_, router_, metrics_, ho);
+    if (!http) {
+        return http.err();
+    }
+    http_ = std::move(*http);
+    http_port_ = http_->port();
+
+    auto rtmp = net::tcp_listener::bind(pool_->at(0), *pool_, "rtmp", cfg_.server.bind,
+                                        static_cast<std::uint16_t>(cfg_.rtmp.port));
+    if (!rtmp) {
+        return rtmp.err();
+    }
+    rtmp_ = std::move(*rtmp);
+    rtmp_port_ = rtmp_->port();
+
+    services_ = std::make_unique<services::service_context>(services::service_context{
+        *registry_, clock_, admin_token, cfg_.server.host, http_port_, rtmp_port_, dir,
+        cfg_.server.web_dir, file_io});
+
+    // ---- HTTP routes ------------------------------------------------------------------------
+    router_->add(
+        net::http::verb::get, "/healthz",
+        [](const net::request&, const net::route_params&, net::responder reply) {
+            auto r = net::json_response(net::http::status::ok, R"({"status":"ok"})");
+            r.cache_control = "no-store";
+            reply(std::move(r));
+        },
+        "healthz");
+    router_->add(
+        net::http::verb::get, "/metrics",
+        [this](const net::request&, const net::route_params&, net::responder reply) {
+            net::response r;
+            r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+            r.cache_control = "no-store";
+            r.body = core::make_shared_bytes(metrics_.render());
+            reply(std::move(r));
+        },
+        "metrics");
+    services::api::register_routes(*router_, *services_);
+    services::origin::register_routes(*router_, *services_);
+    services::web::register_routes(*router_, *services_);
+
+    // ---- RTMP ingest ------------------------------------------------------------------------
+    // INTEGRATION POINT (services/ingest): hand each accepted socket to the ingest session.
+    rtmp_->start([](asio::ip::tcp::socket socket) {
+        boost::system::error_code ignored;
+        spdlog::warn("rtmp: ingest service not wired yet; closing connection");
+        socket.close(ignored);
+    });
+
+    // ---- Metrics ----------------------------------------------------------------------------
+    metrics_.add_gauge_family("livehouse_build_info", "Build information (always 1).",
+                              {"version"})
+        .with({LIVEHOUSE_VERSION})
+        .set(1);
+    metrics_.add_callback_gauge("broadcasts_live", "Broadcasts with a publisher attached.",
+                                [reg = registry_.get()] {
+                                    return static_cast<double>(reg->live_count());
+                                });
+
+    // ---- Go ---------------------------------------------------------------------------------
+    http_->start();
+    pool_->run();
+    schedule_tick();
+
+    spdlog::info("livehouse listening http={} rtmp={} threads={} data_dir={} restored={}",
+                 endpoint_text(cfg_.server.bind, http_port_),
+                 endpoint_text(cfg_.server.bind, rtmp_port_), pool_->size(), dir, restored);
+    if (!ready_file.empty()) {
+        const nlohmann::json ready = {
+            {"http_port", http_port_}, {"rtmp_port", rtmp_port_}, {"pid", ::getpid()}};
+        if (auto r = write_file_atomically(ready_file, ready.dump() + "\n"); !r) {
+            return r.err().wrap("ready file");
+        }
+    }
+    return {};
+}
+
+void app::schedule_tick() {
+    tick_timer_.expires_after(std::chrono::seconds(1));
+    tick_timer_.async_wait([this](const boost::system::error_code& ec) {
+        if (ec) {
+            return;
+        }
+        // Grace periods: suspended broadcasts whose publisher did not come back end here.
+        registry_->tick();
+        schedule_tick();
+    });
+}
+
+int app::run() {
+    asio::signal_set signals(main_ctx_, SIGINT, SIGTERM);
+    signals.async_wait([this](const boost::system::error_code& ec, int signo) {
+        if (ec) {
+            return;
+        }
+        spdlog::info("livehouse stopping signal={}", signo == SIGTERM ? "SIGTERM" : "SIGINT");
+        request_stop();
+    });
+    main_ctx_.run();
+    // A second signal during shutdown gets the default action (terminate): an operator who
+    // presses Ctrl-C twice means it.
+    boost::system::error_code ignored;
+    signals.clear(ignored);
+    shutdown();
+    spdlog::info("livehouse stopped");
+    return 0;
+}
+
+void app::request_stop() {
+    asio::post(main_ctx_, [this] {
+        tick_timer_.cancel();
+        main_ctx_.stop();
+    });
+}
+
+void app::shutdown() {
+    if (shut_down_) {
+        return;
+    }
+    shut_down_ = true;
+    // 1. Stop accepting (existing connections keep being served for now).
+    if (http_) {
+        http_->stop();
+    }
+    if (rtmp_) {
+        rtmp_->stop();
+    }
+    // 2. End every live broadcast: playlists finalized (ENDLIST), archive playlists queued.
+    if (registry_) {
+        registry_->shutdown();
+    }
+    // 3. Let the file I/O pool finish what is queued (the archive writes just requested).
+    if (file_pool_) {
+        file_pool_->join();
+    }
+    // 4. Stop the event loops; connections are dropped with their contexts.
+    if (pool_) {
+        pool_->stop();
+        pool_->join();
+    }
+    http_.reset();
+    rtmp_.reset();
+    ingest_.reset();
+    pool_.reset(); // destroys the sessions while everything they reference is still alive
+    // 5. Persist the final states (the registry's observer queued them).
+    if (store_) {
+        store_->close();
+    }
+}
+
+} // namespace livehouse::server

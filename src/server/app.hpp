@@ -1,0 +1,94 @@
+// The composition root of `livehouse serve`: builds every part from the config, binds the
+// listeners, wires the services, runs until SIGINT/SIGTERM, and shuts down in order.
+//
+// Start-up order: data dir (created, checked writable) -> admin token -> SQLite store -> file
+// I/O pool -> broadcast registry (+ restore, + observer -> store) -> io_pool -> HTTP and RTMP
+// listeners bound (real ports known, even with port 0) -> services register routes -> accept ->
+// "livehouse listening ..." + ready file. Any failure returns an error naming its cause; nothing
+// is left half-started (the destructor tears down whatever was built).
+//
+// Shutdown order (shutdown()): stop accepting -> registry.shutdown() (every live broadcast's
+// playlist finalized, archive written) -> drain the file I/O pool -> stop and join the io
+// threads -> flush and close the store.
+#pragma once
+
+#include <atomic>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "core/clock.hpp"
+#include "core/metrics.hpp"
+#include "core/result.hpp"
+#include "media/broadcast.hpp"
+#include "net/http_server.hpp"
+#include "net/io_pool.hpp"
+#include "net/router.hpp"
+#include "net/tcp_listener.hpp"
+#include "server/config.hpp"
+#include "services/service_context.hpp"
+#include "state/broadcast_store.hpp"
+
+namespace livehouse::server {
+
+/// Reads <data_dir>/admin.token, or creates it (32 random bytes as hex, mode 0600) when
+/// absent. `generated` tells the caller to print it once. Errors: unreadable, empty, or
+/// uncreatable file.
+core::result<std::string> load_or_create_admin_token(const std::string& data_dir,
+                                                     bool& generated);
+
+/// Writes `text` to `path` atomically (a temporary file in the same directory, then rename).
+core::result<void> write_file_atomically(const std::string& path, const std::string& text);
+
+class app {
+public:
+    /// Builds and starts everything; returns once both listeners accept connections.
+    /// `ready_file`: where to write {"http_port","rtmp_port","pid"} once listening ("": none).
+    static core::result<std::unique_ptr<app>> start(config cfg, std::string ready_file);
+
+    ~app();
+    app(const app&) = delete;
+    app& operator=(const app&) = delete;
+
+    /// Runs the main thread's loop (signals, the 1 s registry tick) until SIGINT/SIGTERM or
+    /// request_stop(), then shuts down. Returns the exit code (0).
+    int run();
+    /// Makes run() return (thread-safe).
+    void request_stop();
+    /// The ordered shutdown; idempotent (the destructor calls it).
+    void shutdown();
+
+    [[nodiscard]] std::uint16_t http_port() const { return http_port_; }
+    [[nodiscard]] std::uint16_t rtmp_port() const { return rtmp_port_; }
+    [[nodiscard]] core::metrics_registry& metrics() { return metrics_; }
+
+private:
+    explicit app(config cfg);
+    core::result<void> build(const std::string& ready_file);
+    void schedule_tick();
+
+    config cfg_;
+    core::system_clock clock_;
+    core::metrics_registry metrics_;
+    std::unique_ptr<state::broadcast_store> store_;
+    std::unique_ptr<boost::asio::thread_pool> file_pool_;
+    std::unique_ptr<media::broadcast_registry> registry_;
+    std::unique_ptr<net::io_pool> pool_;
+    boost::asio::io_context main_ctx_{1};
+    boost::asio::steady_timer tick_timer_{main_ctx_};
+    std::shared_ptr<net::router> router_;
+    std::unique_ptr<services::service_context> services_;
+    std::unique_ptr<net::http_server> http_;
+    std::shared_ptr<net::tcp_listener> rtmp_;
+    std::shared_ptr<void> ingest_; // the ingest service's state, if it keeps any
+    std::uint16_t http_port_ = 0;
+    std::uint16_t rtmp_port_ = 0;
+    bool shut_down_ = false;
+};
+
+} // namespace livehouse::server

@@ -1,0 +1,60 @@
+// The whole configuration of `livehouse serve`: a plain struct with every key's default.
+// Precedence: these defaults < the TOML file (--config) < LIVEHOUSE_* environment < flags.
+// config/livehouse.example.toml documents every key; config_loader.hpp reads and checks them.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace livehouse::server {
+
+struct server_section {
+    std::string host = "localhost"; ///< the address put into URLs (RTMP ingest URL, links)
+    std::string bind = "0.0.0.0";   ///< the address both listeners bind
+    int threads = 0;                ///< io threads; 0: one per hardware thread
+    std::string data_dir = "./data";
+    std::string web_dir; ///< "": the source tree's web/ baked in at build time, else ./web
+};
+
+struct rtmp_section {
+    int port = 1935;
+    std::int64_t chunk_size = 4096;                ///< outgoing chunk size (Set Chunk Size)
+    std::int64_t max_message_bytes = 8 * 1024 * 1024; ///< one incoming message
+    std::int64_t max_chunk_size = 16 * 1024 * 1024;   ///< largest Set Chunk Size accepted
+    int timeout_s = 10;                            ///< handshake / idle publisher timeout
+};
+
+struct http_section {
+    int port = 8080;
+    std::int64_t max_body_bytes = 1024 * 1024;
+    std::int64_t max_header_bytes = 16 * 1024;
+    int timeout_s = 30;      ///< reading one request
+    int idle_timeout_s = 60; ///< an idle keep-alive connection
+};
+
+struct hls_section {
+    int segment_target_ms = 2000;
+    int window_segments = 6;
+    int grace_period_s = 30; ///< suspended (publisher gone) -> ended
+};
+
+struct admin_section {
+    /// "": LIVEHOUSE_ADMIN_TOKEN, else <data_dir>/admin.token (generated on first start).
+    std::string token;
+};
+
+struct log_section {
+    std::string level = "info"; ///< trace, debug, info, warn, error, critical, off
+    std::string format = "text"; ///< text | json (one JSON object per line)
+};
+
+struct config {
+    server_section server;
+    rtmp_section rtmp;
+    http_section http;
+    hls_section hls;
+    admin_section admin;
+    log_section log;
+};
+
+} // namespace livehouse::server

@@ -1,0 +1,89 @@
+// run_main: the CLI11 command line and the `serve` command.
+#include "server/run_main.hpp"
+
+#include <CLI/CLI.hpp>
+#include <csignal>
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "server/app.hpp"
+#include "server/config_loader.hpp"
+#include "server/logging.hpp"
+
+namespace livehouse::server {
+
+namespace {
+
+int serve(const cli_overrides& flags, const std::string& ready_file) {
+    auto cfg = load_config(flags, process_env());
+    if (!cfg) {
+        fmt::print(stderr, "livehouse: {}\n", cfg.err().message);
+        return 1;
+    }
+    if (auto r = setup_logging(cfg->log); !r) {
+        fmt::print(stderr, "livehouse: {}\n", r.err().message);
+        return 1;
+    }
+    // A write to a closed pipe (stderr piped to a pager that quit) must not kill the server;
+    // sockets already use MSG_NOSIGNAL.
+    std::signal(SIGPIPE, SIG_IGN); // NOLINT(cert-err33-c)
+    auto a = app::start(std::move(*cfg), ready_file);
+    if (!a) {
+        spdlog::error("livehouse: start-up failed: {}", a.err().message);
+        // Also on plain stderr, in case the log level hides errors or logs are JSON.
+        fmt::print(stderr, "livehouse: {}\n", a.err().message);
+        return 1;
+    }
+    return (*a)->run();
+}
+
+} // namespace
+
+int run_main(int argc, char** argv) {
+    CLI::App cli{"livehouse: a self-hostable live-streaming server (RTMP in, HLS out)",
+                 "livehouse"};
+    cli.set_version_flag("--version", "livehouse " LIVEHOUSE_VERSION);
+    cli.require_subcommand(1);
+
+    auto* serve_cmd = cli.add_subcommand("serve", "Run the server (every role in one process)");
+    std::string config_file, host, bind, rtmp_port, http_port, data_dir, threads, log_level,
+        ready_file;
+    auto* o_config = serve_cmd->add_option("--config", config_file, "TOML configuration file");
+    auto* o_host = serve_cmd->add_option("--host", host, "Host name put into URLs [server.host]");
+    auto* o_bind = serve_cmd->add_option("--bind", bind, "Address to listen on [server.bind]");
+    auto* o_rtmp = serve_cmd->add_option("--rtmp-port", rtmp_port, "RTMP port, 0: any [rtmp.port]");
+    auto* o_http = serve_cmd->add_option("--http-port", http_port, "HTTP port, 0: any [http.port]");
+    auto* o_data =
+        serve_cmd->add_option("--data-dir", data_dir, "State directory [server.data_dir]");
+    auto* o_threads =
+        serve_cmd->add_option("--threads", threads, "Event-loop threads, 0: one per core");
+    auto* o_log = serve_cmd->add_option("--log-level", log_level,
+                                        "trace|debug|info|warn|error|critical|off [log.level]");
+    serve_cmd->add_option("--ready-file", ready_file,
+                          "Once listening, write {\"http_port\",\"rtmp_port\",\"pid\"} here");
+
+    try {
+        cli.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        const int code = cli.exit(e); // prints help, version or the usage error
+        return code == 0 ? 0 : 2;
+    }
+
+    cli_overrides flags;
+    const auto take = [](CLI::Option* o, std::string& v, std::optional<std::string>& out) {
+        if (o->count() > 0) {
+            out = v;
+        }
+    };
+    take(o_config, config_file, flags.config_file);
+    take(o_host, host, flags.host);
+    take(o_bind, bind, flags.bind);
+    take(o_rtmp, rtmp_port, flags.rtmp_port);
+    take(o_http, http_port, flags.http_port);
+    take(o_data, data_dir, flags.data_dir);
+    take(o_threads, threads, flags.threads);
+    take(o_log, log_level, flags.log_level);
+    return serve(flags, ready_file);
+}
+
+} // namespace livehouse::server
