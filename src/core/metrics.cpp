@@ -62,8 +62,7 @@ std::string escape_help(std::string_view v) {
 // '\xff' cannot occur in UTF-8 text, so joined keys of distinct tuples never collide.
 constexpr char key_separator = '\xff';
 
-template <class Range>
-std::string join_key(const Range& values) {
+template <class Range> std::string join_key(const Range& values) {
     std::string key;
     for (const auto& v : values) {
         key.append(v.data(), v.size());
@@ -190,14 +189,11 @@ Metric& family<Metric>::with(std::initializer_list<std::string_view> values) {
     return lookup(values);
 }
 
-template <class Metric>
-Metric& family<Metric>::with(const std::vector<std::string>& values) {
+template <class Metric> Metric& family<Metric>::with(const std::vector<std::string>& values) {
     return lookup(values);
 }
 
-template <class Metric>
-template <class Range>
-Metric& family<Metric>::lookup(const Range& values) {
+template <class Metric> template <class Range> Metric& family<Metric>::lookup(const Range& values) {
     std::string key = join_key(values);
     std::lock_guard lock(mutex_);
     if (auto it = series_.find(key); it != series_.end()) {
@@ -251,8 +247,8 @@ struct metrics_registry::entry {
 metrics_registry::metrics_registry() = default;
 metrics_registry::~metrics_registry() = default;
 
-metrics_registry::entry& metrics_registry::find_or_add(std::string_view name,
-                                                       std::string_view help, int k,
+metrics_registry::entry& metrics_registry::find_or_add(std::string_view name, std::string_view help,
+                                                       int k,
                                                        const std::vector<std::string>& label_names,
                                                        const std::vector<double>* bounds) {
     // Called with mutex_ held.
@@ -290,7 +286,8 @@ metrics_registry::entry& metrics_registry::find_or_add(std::string_view name,
     }
     switch (k) {
     case k_counter:
-        e->counters.reset(new counter_family(label_names, [] { return std::make_unique<counter>(); }));
+        e->counters.reset(
+            new counter_family(label_names, [] { return std::make_unique<counter>(); }));
         break;
     case k_gauge:
         e->gauges.reset(new gauge_family(label_names, [] { return std::make_unique<gauge>(); }));
@@ -391,32 +388,32 @@ std::string metrics_registry::render() const {
             out += '\n';
             break;
         case k_histogram:
-            e->histograms->for_each([&](const std::vector<std::string>& values,
-                                        const histogram& h) {
-                const auto& b = h.bounds();
-                const auto counts = h.cumulative_counts();
-                for (std::size_t i = 0; i <= b.size(); ++i) {
+            e->histograms->for_each(
+                [&](const std::vector<std::string>& values, const histogram& h) {
+                    const auto& b = h.bounds();
+                    const auto counts = h.cumulative_counts();
+                    for (std::size_t i = 0; i <= b.size(); ++i) {
+                        out += e->name;
+                        out += "_bucket";
+                        append_labels(out, e->label_names, values, "le",
+                                      i < b.size() ? format_sample_value(b[i]) : "+Inf");
+                        out += ' ';
+                        out += fmt::format("{}", counts[i]);
+                        out += '\n';
+                    }
                     out += e->name;
-                    out += "_bucket";
-                    append_labels(out, e->label_names, values, "le",
-                                  i < b.size() ? format_sample_value(b[i]) : "+Inf");
+                    out += "_sum";
+                    append_labels(out, e->label_names, values);
                     out += ' ';
-                    out += fmt::format("{}", counts[i]);
+                    out += format_sample_value(h.sum());
                     out += '\n';
-                }
-                out += e->name;
-                out += "_sum";
-                append_labels(out, e->label_names, values);
-                out += ' ';
-                out += format_sample_value(h.sum());
-                out += '\n';
-                out += e->name;
-                out += "_count";
-                append_labels(out, e->label_names, values);
-                out += ' ';
-                out += fmt::format("{}", counts.back());
-                out += '\n';
-            });
+                    out += e->name;
+                    out += "_count";
+                    append_labels(out, e->label_names, values);
+                    out += ' ';
+                    out += fmt::format("{}", counts.back());
+                    out += '\n';
+                });
             break;
         default:
             break;

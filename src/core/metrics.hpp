@@ -25,24 +25,24 @@ namespace livehouse::core {
 
 /// A monotonically increasing count. Thread-safe, lock-free.
 class counter {
-public:
+  public:
     void inc(std::uint64_t n = 1) { value_.fetch_add(n, std::memory_order_relaxed); }
     [[nodiscard]] std::uint64_t value() const { return value_.load(std::memory_order_relaxed); }
 
-private:
+  private:
     std::atomic<std::uint64_t> value_{0};
 };
 
 /// A value that goes up and down. Thread-safe, lock-free.
 class gauge {
-public:
+  public:
     void set(double v) { value_.store(v, std::memory_order_relaxed); }
     void add(double v) { value_.fetch_add(v, std::memory_order_relaxed); }
     void inc() { add(1); }
     void dec() { add(-1); }
     [[nodiscard]] double value() const { return value_.load(std::memory_order_relaxed); }
 
-private:
+  private:
     std::atomic<double> value_{0};
 };
 
@@ -51,7 +51,7 @@ private:
 /// concurrent render may see the buckets and the sum from slightly different instants (as in
 /// every Prometheus client).
 class histogram {
-public:
+  public:
     /// Precondition: `bounds` strictly ascending and finite (checked by the registry).
     explicit histogram(std::vector<double> bounds);
 
@@ -66,7 +66,7 @@ public:
     [[nodiscard]] std::uint64_t count() const { return cumulative_count(bounds_.size()); }
     [[nodiscard]] double sum() const { return sum_.load(std::memory_order_relaxed); }
 
-private:
+  private:
     std::vector<double> bounds_;
     std::unique_ptr<std::atomic<std::uint64_t>[]> buckets_; // per bucket, not cumulative
     std::atomic<double> sum_{0};
@@ -76,9 +76,8 @@ private:
 std::vector<double> default_latency_buckets();
 
 /// A labelled family: one series per distinct tuple of label values. Thread-safe.
-template <class Metric>
-class family {
-public:
+template <class Metric> class family {
+  public:
     static constexpr std::size_t max_series_per_family = 1000;
 
     /// Returns the series for these label values (in the order the label names were
@@ -91,15 +90,14 @@ public:
     [[nodiscard]] const std::vector<std::string>& label_names() const { return label_names_; }
 
     /// Calls f(label_values, metric) for every series in label-value order. Used by render().
-    void for_each(
-        const std::function<void(const std::vector<std::string>&, const Metric&)>& f) const;
+    void
+    for_each(const std::function<void(const std::vector<std::string>&, const Metric&)>& f) const;
 
-private:
+  private:
     friend class metrics_registry;
     family(std::vector<std::string> label_names, std::function<std::unique_ptr<Metric>()> make);
 
-    template <class Range>
-    Metric& lookup(const Range& values);
+    template <class Range> Metric& lookup(const Range& values);
 
     struct series {
         std::vector<std::string> values;
@@ -123,7 +121,7 @@ using histogram_family = family<histogram>;
 /// name, or invalid buckets is a programming error and throws std::invalid_argument at
 /// start-up.
 class metrics_registry {
-public:
+  public:
     metrics_registry();
     ~metrics_registry();
     metrics_registry(const metrics_registry&) = delete;
@@ -155,7 +153,7 @@ public:
     /// label values.
     [[nodiscard]] std::string render() const;
 
-private:
+  private:
     struct entry;
     entry& find_or_add(std::string_view name, std::string_view help, int kind,
                        const std::vector<std::string>& label_names,

@@ -69,7 +69,12 @@ struct broadcast::impl {
     core::shared_bytes playlist;
     std::string playlist_etag;
 
-    std::atomic<std::shared_ptr<const live_snapshot>> snap;
+    /// Only ever accessed through std::atomic_load / std::atomic_store. Why not
+    /// std::atomic<std::shared_ptr>: libstdc++ 12's load() releases its internal lock with a
+    /// relaxed store, a formal data race with the next store() that TSan reports
+    /// (google/sanitizers#1558). The free functions lock a striped mutex pool for the few
+    /// instructions of a refcount copy: readers never wait on the packager's mutex.
+    std::shared_ptr<const live_snapshot> snap;
 
     void notify(const broadcast_record& r) const {
         if (observer) {
@@ -93,7 +98,7 @@ struct broadcast::impl {
         s->playlist_etag = playlist_etag;
         s->target_duration_s = target_duration_s.value_or(ceil_seconds(config.target_segment));
         s->segments = window.segments();
-        snap.store(std::move(s));
+        std::atomic_store(&snap, std::shared_ptr<const live_snapshot>(std::move(s)));
     }
 
     void close_segment(cut_segment c) {
@@ -171,7 +176,7 @@ broadcast_record broadcast::record() const {
 }
 
 std::shared_ptr<const live_snapshot> broadcast::snapshot() const {
-    return impl_->snap.load();
+    return std::atomic_load(&impl_->snap);
 }
 
 core::result<void> broadcast::begin_publish(track_set tracks) {

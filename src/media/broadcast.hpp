@@ -4,8 +4,8 @@
 // Threading: publisher-side calls (begin_publish, on_frame, end_publish) come from the one
 // ingest session that holds the publish, on that session's thread; they take an internal mutex.
 // Readers (origin, api) call snapshot() from any thread: it is an atomic load of an immutable
-// snapshot, swapped the moment a segment closes or the status changes, so reading never waits
-// on the packager.
+// snapshot (std::atomic_load of a shared_ptr), swapped the moment a segment closes or the status
+// changes, so reading never waits on the packager.
 //
 // Segments: the live playlist and snapshot() name them seg-<sequence>.ts (media::segment_uri);
 // the archive writes the same names under <data_dir>/vod/<id>/ plus index.m3u8 once ended. A

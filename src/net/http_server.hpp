@@ -13,18 +13,18 @@
 // http_open_connections.
 #pragma once
 
+#include "core/metrics.hpp"
+#include "core/result.hpp"
+#include "net/io_pool.hpp"
+#include "net/router.hpp"
+#include "net/tcp_listener.hpp"
+
 #include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string>
-
-#include "core/metrics.hpp"
-#include "core/result.hpp"
-#include "net/io_pool.hpp"
-#include "net/router.hpp"
-#include "net/tcp_listener.hpp"
 
 namespace livehouse::net {
 
@@ -59,14 +59,15 @@ struct http_shared_state {
 };
 
 class http_server {
-public:
+  public:
     /// Binds the listener (not accepting yet). `routes` must be complete before start(); the
     /// registry must outlive the server and every session. Sessions live on pool contexts.
     /// Errors: the listener's bind errors, named "http: listen ADDR:PORT: ...".
-    static core::result<std::unique_ptr<http_server>>
-    bind(boost::asio::io_context& accept_context, io_pool& pool,
-         std::shared_ptr<const router> routes, core::metrics_registry& metrics,
-         http_server_options options);
+    static core::result<std::unique_ptr<http_server>> bind(boost::asio::io_context& accept_context,
+                                                           io_pool& pool,
+                                                           std::shared_ptr<const router> routes,
+                                                           core::metrics_registry& metrics,
+                                                           http_server_options options);
 
     ~http_server();
     http_server(const http_server&) = delete;
@@ -79,7 +80,7 @@ public:
     void stop();
     [[nodiscard]] std::size_t open_connections() const { return shared_->open.load(); }
 
-private:
+  private:
     http_server(std::shared_ptr<tcp_listener> listener, std::shared_ptr<http_shared_state> s);
 
     std::shared_ptr<tcp_listener> listener_;

@@ -1,6 +1,8 @@
 // http_session: the per-connection read -> route -> respond loop, and the generic HTTP rules.
 #include "net/http_session.hpp"
 
+#include "net/http_rules.hpp"
+
 #include <array>
 #include <atomic>
 #include <boost/asio/buffer.hpp>
@@ -10,8 +12,6 @@
 #include <ctime>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
-
-#include "net/http_rules.hpp"
 
 namespace livehouse::net {
 
@@ -110,7 +110,9 @@ http_session::~http_session() {
     shared_->open_gauge.dec();
 }
 
-void http_session::start() { read_header(); }
+void http_session::start() {
+    read_header();
+}
 
 void http_session::read_header() {
     parser_.emplace();
@@ -118,10 +120,9 @@ void http_session::read_header() {
     parser_->body_limit(shared_->limits.max_body_bytes);
     stream_.expires_after(first_request_ ? shared_->limits.read_timeout
                                          : shared_->limits.idle_timeout);
-    http::async_read_header(stream_, buffer_, *parser_,
-                            [self = shared_from_this()](beast::error_code ec, std::size_t) {
-                                self->on_header(ec);
-                            });
+    http::async_read_header(
+        stream_, buffer_, *parser_,
+        [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_header(ec); });
 }
 
 void http_session::on_header(beast::error_code ec) {
@@ -152,10 +153,9 @@ void http_session::on_header(beast::error_code ec) {
 
 void http_session::read_body() {
     stream_.expires_after(shared_->limits.read_timeout);
-    http::async_read(stream_, buffer_, *parser_,
-                     [self = shared_from_this()](beast::error_code ec, std::size_t) {
-                         self->on_body(ec);
-                     });
+    http::async_read(
+        stream_, buffer_, *parser_,
+        [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_body(ec); });
 }
 
 void http_session::on_body(beast::error_code ec) {
@@ -177,13 +177,12 @@ void http_session::on_read_error(beast::error_code ec) {
         respond_error(http::status::request_header_fields_too_large,
                       "request header fields too large", "rejected", true);
     } else if (ec == http::error::body_limit) {
-        respond_error(http::status::payload_too_large, "request body too large", "rejected",
-                      true);
+        respond_error(http::status::payload_too_large, "request body too large", "rejected", true);
     } else if (ec.category() == http::make_error_code(http::error::bad_target).category() &&
                ec != http::error::end_of_stream && ec != http::error::partial_message) {
         // Any other parse error (bad method, target, version, field, chunk...).
-        respond_error(http::status::bad_request, "malformed request: " + ec.message(),
-                      "rejected", true);
+        respond_error(http::status::bad_request, "malformed request: " + ec.message(), "rejected",
+                      true);
     } else {
         // end_of_stream, eof, reset, timeout, partial message: nobody to answer.
         close();
@@ -307,8 +306,8 @@ void http_session::write(response r) {
         }
     }
     const unsigned code = static_cast<unsigned>(status);
-    const bool no_content = status == http::status::no_content ||
-                            status == http::status::not_modified || code < 200;
+    const bool no_content =
+        status == http::status::no_content || status == http::status::not_modified || code < 200;
     if (no_content) {
         length = 0;
     }
@@ -316,8 +315,8 @@ void http_session::write(response r) {
 
     header_.clear();
     header_.reserve(512);
-    header_ += fmt::format("HTTP/1.1 {} {}\r\n", code,
-                           std::string_view(http::obsolete_reason(status)));
+    header_ +=
+        fmt::format("HTTP/1.1 {} {}\r\n", code, std::string_view(http::obsolete_reason(status)));
     append_header(header_, "Date", http_date());
     append_header(header_, "Server", shared_->server_header);
     if (!no_content) {

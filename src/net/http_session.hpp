@@ -6,6 +6,9 @@
 // outstanding responder. Internal to net: services see only http_types.hpp.
 #pragma once
 
+#include "net/http_server.hpp"
+#include "net/http_types.hpp"
+
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -17,13 +20,10 @@
 #include <optional>
 #include <string>
 
-#include "net/http_server.hpp"
-#include "net/http_types.hpp"
-
 namespace livehouse::net {
 
 class http_session : public std::enable_shared_from_this<http_session> {
-public:
+  public:
     http_session(boost::asio::ip::tcp::socket socket, std::shared_ptr<http_shared_state> shared);
     ~http_session();
     http_session(const http_session&) = delete;
@@ -32,7 +32,7 @@ public:
     /// Starts reading. Call on the socket's context.
     void start();
 
-private:
+  private:
     friend struct reply_slot;
 
     void read_header();

@@ -12,9 +12,8 @@ response json_error(http::status status, std::string_view message) {
     r.cache_control = "no-store";
     // dump() with error_handler::replace: a message carrying invalid UTF-8 (it may quote peer
     // input) must still produce a valid body instead of throwing.
-    r.body = core::make_shared_bytes(
-        nlohmann::json{{"error", message}}.dump(-1, ' ', false,
-                                                nlohmann::json::error_handler_t::replace));
+    r.body = core::make_shared_bytes(nlohmann::json{{"error", message}}.dump(
+        -1, ' ', false, nlohmann::json::error_handler_t::replace));
     return r;
 }
 

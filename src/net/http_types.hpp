@@ -13,6 +13,8 @@
 // - Content-Length always; keep-alive per HTTP/1.1.
 #pragma once
 
+#include "core/bytes.hpp"
+
 #include <boost/beast/http.hpp>
 #include <functional>
 #include <string>
@@ -20,8 +22,6 @@
 #include <unordered_map>
 #include <utility>
 #include <vector>
-
-#include "core/bytes.hpp"
 
 namespace livehouse::net {
 
@@ -37,10 +37,12 @@ struct response {
     bool accept_ranges = false;
     bool cors = false;
     std::vector<std::pair<std::string, std::string>> headers; ///< extra headers
-    core::shared_bytes body;  ///< may be null (empty body)
+    core::shared_bytes body;                                  ///< may be null (empty body)
 };
 
-/// Call exactly once. Safe to call from any thread.
+/// Call exactly once. Safe to call from any thread. Copies share one reply: the first call
+/// wins, later ones are dropped (logged), and if every copy is destroyed without a call the
+/// client gets a 500. A responder must not outlive the server's io_pool.
 using responder = std::function<void(response)>;
 
 /// Path parameters captured by the router: "/hls/{id}/{file}" -> {"id": ..., "file": ...}.

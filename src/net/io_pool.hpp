@@ -17,7 +17,7 @@
 namespace livehouse::net {
 
 class io_pool {
-public:
+  public:
     /// `threads` contexts (0: std::thread::hardware_concurrency(), at least 1). Starts nothing.
     explicit io_pool(std::size_t threads);
     /// Stops and joins if still running.
@@ -40,7 +40,7 @@ public:
     /// Waits for the threads. Must not be called from a pool thread.
     void join();
 
-private:
+  private:
     using guard = boost::asio::executor_work_guard<boost::asio::io_context::executor_type>;
     std::vector<std::unique_ptr<boost::asio::io_context>> contexts_;
     std::vector<guard> guards_;

@@ -24,10 +24,9 @@ int hex_value(char c) {
 }
 
 // The order methods are listed in an Allow header.
-constexpr std::array<http::verb, 7> allow_order = {http::verb::get,   http::verb::head,
-                                                   http::verb::post,  http::verb::put,
-                                                   http::verb::patch, http::verb::delete_,
-                                                   http::verb::options};
+constexpr std::array<http::verb, 7> allow_order = {
+    http::verb::get,   http::verb::head,    http::verb::post,   http::verb::put,
+    http::verb::patch, http::verb::delete_, http::verb::options};
 
 } // namespace
 
@@ -42,8 +41,8 @@ core::result<std::vector<std::string>> router::decode_path(std::string_view path
     std::size_t pos = 1;
     for (;;) {
         const auto slash = path.find('/', pos);
-        const auto raw = path.substr(pos, slash == std::string_view::npos ? path.size() - pos
-                                                                           : slash - pos);
+        const auto raw =
+            path.substr(pos, slash == std::string_view::npos ? path.size() - pos : slash - pos);
         if (out.size() == max_segments) {
             return core::make_error(fmt::format("more than {} path segments", max_segments));
         }
@@ -112,8 +111,7 @@ void router::add(http::verb method, std::string pattern, handler h, std::string 
                 }
                 s.text = std::string(name);
             } else if (part.find_first_of("{}") != std::string_view::npos) {
-                throw std::invalid_argument("router: capture must be a whole segment: " +
-                                            pattern);
+                throw std::invalid_argument("router: capture must be a whole segment: " + pattern);
             } else {
                 s.text = std::string(part);
             }
@@ -140,8 +138,7 @@ void router::add(http::verb method, std::string pattern, handler h, std::string 
     it->methods.push_back(method_entry{method, std::move(h), std::move(route_name)});
 }
 
-bool router::matches(const route& r, const std::vector<std::string>& path,
-                     route_params* params) {
+bool router::matches(const route& r, const std::vector<std::string>& path, route_params* params) {
     const auto& segs = r.segments;
     const bool has_tail = !segs.empty() && segs.back().type == segment::kind::tail;
     if (has_tail ? path.size() < segs.size() : path.size() != segs.size()) {

@@ -15,12 +15,12 @@
 // Limits: at most 64 segments per path (400 beyond).
 #pragma once
 
+#include "core/result.hpp"
+#include "net/http_types.hpp"
+
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include "core/result.hpp"
-#include "net/http_types.hpp"
 
 namespace livehouse::net {
 
@@ -30,15 +30,15 @@ struct route_match {
     outcome result = outcome::not_found;
     const handler* target = nullptr; ///< set when found; owned by the router
     route_params params;
-    std::string route_name;  ///< the matched route's name (metric label); "" unless found
-    std::string allow;       ///< methods the path accepts ("GET, HEAD, OPTIONS"); set unless
-                             ///< not_found / bad_request
-    std::string error;       ///< why, when bad_request
-    std::string_view query;  ///< after '?', without it (a view into the target)
+    std::string route_name; ///< the matched route's name (metric label); "" unless found
+    std::string allow;      ///< methods the path accepts ("GET, HEAD, OPTIONS"); set unless
+                            ///< not_found / bad_request
+    std::string error;      ///< why, when bad_request
+    std::string_view query; ///< after '?', without it (a view into the target)
 };
 
 class router {
-public:
+  public:
     static constexpr std::size_t max_segments = 64;
 
     /// Registers `h` for `method` on `pattern`. HEAD requests reach GET handlers unless a HEAD
@@ -55,7 +55,7 @@ public:
     /// above; exposed for tests and for services that parse paths themselves.
     static core::result<std::vector<std::string>> decode_path(std::string_view path);
 
-private:
+  private:
     struct segment {
         enum class kind { literal, capture, tail } type = kind::literal;
         std::string text; // literal text or capture name
@@ -71,8 +71,7 @@ private:
         std::vector<method_entry> methods;
     };
 
-    static bool matches(const route& r, const std::vector<std::string>& path,
-                        route_params* params);
+    static bool matches(const route& r, const std::vector<std::string>& path, route_params* params);
     static bool more_specific(const route& a, const route& b);
 
     std::vector<route> routes_;

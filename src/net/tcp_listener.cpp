@@ -19,9 +19,10 @@ tcp_listener::tcp_listener(asio::io_context& accept_context, io_pool& pool, std:
 
 tcp_listener::~tcp_listener() = default;
 
-core::result<std::shared_ptr<tcp_listener>>
-tcp_listener::bind(asio::io_context& accept_context, io_pool& pool, std::string name,
-                   std::string_view address, std::uint16_t port) {
+core::result<std::shared_ptr<tcp_listener>> tcp_listener::bind(asio::io_context& accept_context,
+                                                               io_pool& pool, std::string name,
+                                                               std::string_view address,
+                                                               std::uint16_t port) {
     const auto where = fmt::format("{}: listen {}:{}", name, address, port);
     boost::system::error_code ec;
     tcp::endpoint ep;
@@ -74,11 +75,10 @@ void tcp_listener::start(accept_handler on_accept) {
 
 void tcp_listener::do_accept() {
     // Accept straight into a socket owned by the connection's context: no migration later.
-    acceptor_.async_accept(pool_.next(),
-                           [self = shared_from_this()](const boost::system::error_code& ec,
-                                                       socket s) {
-                               self->on_accept(ec, std::move(s));
-                           });
+    acceptor_.async_accept(
+        pool_.next(), [self = shared_from_this()](const boost::system::error_code& ec, socket s) {
+            self->on_accept(ec, std::move(s));
+        });
 }
 
 void tcp_listener::on_accept(const boost::system::error_code& ec, socket s) {

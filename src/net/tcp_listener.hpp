@@ -10,6 +10,9 @@
 // instead of spinning; the kernel backlog is the system maximum (SOMAXCONN).
 #pragma once
 
+#include "core/result.hpp"
+#include "net/io_pool.hpp"
+
 #include <atomic>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -20,13 +23,10 @@
 #include <string>
 #include <string_view>
 
-#include "core/result.hpp"
-#include "net/io_pool.hpp"
-
 namespace livehouse::net {
 
 class tcp_listener : public std::enable_shared_from_this<tcp_listener> {
-public:
+  public:
     using socket = boost::asio::ip::tcp::socket;
     /// Runs on the connection's own context (the socket's executor), once per connection.
     using accept_handler = std::function<void(socket)>;
@@ -36,9 +36,10 @@ public:
     /// to pool.next(). `name` prefixes log lines ("http", "rtmp"). Both the context and the
     /// pool must outlive the listener.
     /// Errors: bad address, or open/bind/listen failures, with the address and port named.
-    static core::result<std::shared_ptr<tcp_listener>>
-    bind(boost::asio::io_context& accept_context, io_pool& pool, std::string name,
-         std::string_view address, std::uint16_t port);
+    static core::result<std::shared_ptr<tcp_listener>> bind(boost::asio::io_context& accept_context,
+                                                            io_pool& pool, std::string name,
+                                                            std::string_view address,
+                                                            std::uint16_t port);
 
     ~tcp_listener();
     tcp_listener(const tcp_listener&) = delete;
@@ -55,7 +56,7 @@ public:
     /// over are unaffected. Thread-safe, idempotent.
     void stop();
 
-private:
+  private:
     tcp_listener(boost::asio::io_context& accept_context, io_pool& pool, std::string name);
     void do_accept();
     void on_accept(const boost::system::error_code& ec, socket s);

@@ -1,6 +1,10 @@
 // app: start-up, wiring and ordered shutdown of `livehouse serve`.
 #include "server/app.hpp"
 
+#include "services/api/api_service.hpp"
+#include "services/origin/origin_service.hpp"
+#include "services/web/web_service.hpp"
+
 #include <array>
 #include <boost/asio/post.hpp>
 #include <cctype>
@@ -17,10 +21,6 @@
 #include <sstream>
 #include <sys/stat.h>
 #include <unistd.h>
-
-#include "services/api/api_service.hpp"
-#include "services/origin/origin_service.hpp"
-#include "services/web/web_service.hpp"
 
 namespace livehouse::server {
 
@@ -73,8 +73,7 @@ std::string trim(std::string s) {
 
 } // namespace
 
-core::result<std::string> load_or_create_admin_token(const std::string& data_dir,
-                                                     bool& generated) {
+core::result<std::string> load_or_create_admin_token(const std::string& data_dir, bool& generated) {
     generated = false;
     const auto path = data_dir + "/admin.token";
     std::error_code ec;
@@ -140,7 +139,9 @@ core::result<void> write_file_atomically(const std::string& path, const std::str
 
 app::app(config cfg) : cfg_(std::move(cfg)) {}
 
-app::~app() { shutdown(); }
+app::~app() {
+    shutdown();
+}
 
 core::result<std::unique_ptr<app>> app::start(config cfg, std::string ready_file) {
     std::unique_ptr<app> a(new app(std::move(cfg)));
@@ -167,9 +168,8 @@ core::result<void> app::build(const std::string& ready_file) {
         admin_token = std::move(*t);
         if (generated) {
             // Printed once, whatever the log level: this is the only time it is shown.
-            fmt::print(stderr,
-                       "livehouse: generated admin token (saved in {}/admin.token): {}\n", dir,
-                       admin_token);
+            fmt::print(stderr, "livehouse: generated admin token (saved in {}/admin.token): {}\n",
+                       dir, admin_token);
         }
     }
 
@@ -197,9 +197,8 @@ core::result<void> app::build(const std::string& ready_file) {
     pc.data_dir = dir;
     registry_ = std::make_unique<media::broadcast_registry>(pc, clock_, file_io);
     // Before restore(): broadcasts a crash left live are ended by it, and that must persist.
-    registry_->on_change([store = store_.get()](const media::broadcast_record& r) {
-        store->save_later(r);
-    });
+    registry_->on_change(
+        [store = store_.get()](const media::broadcast_record& r) { store->save_later(r); });
     const auto restored = records->size();
     registry_->restore(std::move(*records));
 
@@ -230,9 +229,9 @@ core::result<void> app::build(const std::string& ready_file) {
     rtmp_ = std::move(*rtmp);
     rtmp_port_ = rtmp_->port();
 
-    services_ = std::make_unique<services::service_context>(services::service_context{
-        *registry_, clock_, admin_token, cfg_.server.host, http_port_, rtmp_port_, dir,
-        cfg_.server.web_dir, file_io});
+    services_ = std::make_unique<services::service_context>(
+        services::service_context{*registry_, clock_, admin_token, cfg_.server.host, http_port_,
+                                  rtmp_port_, dir, cfg_.server.web_dir, file_io});
 
     // ---- HTTP routes ------------------------------------------------------------------------
     router_->add(
@@ -258,22 +257,24 @@ core::result<void> app::build(const std::string& ready_file) {
     services::web::register_routes(*router_, *services_);
 
     // ---- RTMP ingest ------------------------------------------------------------------------
-    // INTEGRATION POINT (services/ingest): hand each accepted socket to the ingest session.
-    rtmp_->start([](asio::ip::tcp::socket socket) {
-        boost::system::error_code ignored;
-        spdlog::warn("rtmp: ingest service not wired yet; closing connection");
-        socket.close(ignored);
-    });
+    services::ingest::ingest_config ic;
+    ic.chunk_size = static_cast<std::uint32_t>(cfg_.rtmp.chunk_size);
+    ic.limits.max_chunk_size = static_cast<std::uint32_t>(cfg_.rtmp.max_chunk_size);
+    ic.limits.max_message_length = static_cast<std::uint32_t>(cfg_.rtmp.max_message_bytes);
+    ic.timeout = std::chrono::seconds(cfg_.rtmp.timeout_s);
+    ingest_ = std::make_shared<services::ingest::rtmp_server>(*registry_, ic);
+    ingest_->register_metrics(metrics_);
+    // Each connection starts on the context the listener handed it to, for its whole life.
+    rtmp_->start(
+        [ingest = ingest_](asio::ip::tcp::socket socket) { ingest->accept(std::move(socket)); });
 
     // ---- Metrics ----------------------------------------------------------------------------
-    metrics_.add_gauge_family("livehouse_build_info", "Build information (always 1).",
-                              {"version"})
+    metrics_.add_gauge_family("livehouse_build_info", "Build information (always 1).", {"version"})
         .with({LIVEHOUSE_VERSION})
         .set(1);
-    metrics_.add_callback_gauge("broadcasts_live", "Broadcasts with a publisher attached.",
-                                [reg = registry_.get()] {
-                                    return static_cast<double>(reg->live_count());
-                                });
+    metrics_.add_callback_gauge(
+        "broadcasts_live", "Broadcasts with a publisher attached.",
+        [reg = registry_.get()] { return static_cast<double>(reg->live_count()); });
 
     // ---- Go ---------------------------------------------------------------------------------
     http_->start();
@@ -342,6 +343,10 @@ void app::shutdown() {
     }
     if (rtmp_) {
         rtmp_->stop();
+    }
+    // Publishers are disconnected (their broadcasts go suspended, then end just below).
+    if (ingest_) {
+        ingest_->close_all();
     }
     // 2. End every live broadcast: playlists finalized (ENDLIST), archive playlists queued.
     if (registry_) {

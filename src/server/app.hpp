@@ -7,10 +7,23 @@
 // "livehouse listening ..." + ready file. Any failure returns an error naming its cause; nothing
 // is left half-started (the destructor tears down whatever was built).
 //
-// Shutdown order (shutdown()): stop accepting -> registry.shutdown() (every live broadcast's
-// playlist finalized, archive written) -> drain the file I/O pool -> stop and join the io
-// threads -> flush and close the store.
+// Shutdown order (shutdown()): stop accepting -> disconnect publishers -> registry.shutdown()
+// (every live broadcast's playlist finalized, archive written) -> drain the file I/O pool ->
+// stop and join the io threads -> flush and close the store.
 #pragma once
+
+#include "core/clock.hpp"
+#include "core/metrics.hpp"
+#include "core/result.hpp"
+#include "media/broadcast.hpp"
+#include "net/http_server.hpp"
+#include "net/io_pool.hpp"
+#include "net/router.hpp"
+#include "net/tcp_listener.hpp"
+#include "server/config.hpp"
+#include "services/ingest/rtmp_server.hpp"
+#include "services/service_context.hpp"
+#include "state/broadcast_store.hpp"
 
 #include <atomic>
 #include <boost/asio/io_context.hpp>
@@ -22,31 +35,18 @@
 #include <optional>
 #include <string>
 
-#include "core/clock.hpp"
-#include "core/metrics.hpp"
-#include "core/result.hpp"
-#include "media/broadcast.hpp"
-#include "net/http_server.hpp"
-#include "net/io_pool.hpp"
-#include "net/router.hpp"
-#include "net/tcp_listener.hpp"
-#include "server/config.hpp"
-#include "services/service_context.hpp"
-#include "state/broadcast_store.hpp"
-
 namespace livehouse::server {
 
 /// Reads <data_dir>/admin.token, or creates it (32 random bytes as hex, mode 0600) when
 /// absent. `generated` tells the caller to print it once. Errors: unreadable, empty, or
 /// uncreatable file.
-core::result<std::string> load_or_create_admin_token(const std::string& data_dir,
-                                                     bool& generated);
+core::result<std::string> load_or_create_admin_token(const std::string& data_dir, bool& generated);
 
 /// Writes `text` to `path` atomically (a temporary file in the same directory, then rename).
 core::result<void> write_file_atomically(const std::string& path, const std::string& text);
 
 class app {
-public:
+  public:
     /// Builds and starts everything; returns once both listeners accept connections.
     /// `ready_file`: where to write {"http_port","rtmp_port","pid"} once listening ("": none).
     static core::result<std::unique_ptr<app>> start(config cfg, std::string ready_file);
@@ -67,7 +67,7 @@ public:
     [[nodiscard]] std::uint16_t rtmp_port() const { return rtmp_port_; }
     [[nodiscard]] core::metrics_registry& metrics() { return metrics_; }
 
-private:
+  private:
     explicit app(config cfg);
     core::result<void> build(const std::string& ready_file);
     void schedule_tick();
@@ -85,7 +85,7 @@ private:
     std::unique_ptr<services::service_context> services_;
     std::unique_ptr<net::http_server> http_;
     std::shared_ptr<net::tcp_listener> rtmp_;
-    std::shared_ptr<void> ingest_; // the ingest service's state, if it keeps any
+    std::shared_ptr<services::ingest::rtmp_server> ingest_;
     std::uint16_t http_port_ = 0;
     std::uint16_t rtmp_port_ = 0;
     bool shut_down_ = false;

@@ -18,10 +18,10 @@ struct server_section {
 
 struct rtmp_section {
     int port = 1935;
-    std::int64_t chunk_size = 4096;                ///< outgoing chunk size (Set Chunk Size)
+    std::int64_t chunk_size = 4096;                   ///< outgoing chunk size (Set Chunk Size)
     std::int64_t max_message_bytes = 8 * 1024 * 1024; ///< one incoming message
     std::int64_t max_chunk_size = 16 * 1024 * 1024;   ///< largest Set Chunk Size accepted
-    int timeout_s = 10;                            ///< handshake / idle publisher timeout
+    int timeout_s = 10;                               ///< handshake / idle publisher timeout
 };
 
 struct http_section {
@@ -44,7 +44,7 @@ struct admin_section {
 };
 
 struct log_section {
-    std::string level = "info"; ///< trace, debug, info, warn, error, critical, off
+    std::string level = "info";  ///< trace, debug, info, warn, error, critical, off
     std::string format = "text"; ///< text | json (one JSON object per line)
 };
 

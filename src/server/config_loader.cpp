@@ -26,8 +26,8 @@ struct key_spec {
     value_type type;
     std::int64_t min = 0;
     std::int64_t max = 0;
-    std::string_view allowed;      ///< strings: comma-separated accepted values, or empty
-    bool allow_empty = true;       ///< strings: may be ""
+    std::string_view allowed; ///< strings: comma-separated accepted values, or empty
+    bool allow_empty = true;  ///< strings: may be ""
     void (*set_int)(config&, std::int64_t) = nullptr;
     void (*set_string)(config&, std::string) = nullptr;
 };
@@ -108,14 +108,14 @@ core::result<void> set_string(config& c, const key_spec& k, std::string v, std::
         return core::make_error(fmt::format("{}: must not be empty", name));
     }
     if (!k.allowed.empty() && !is_allowed(k.allowed, v)) {
-        return core::make_error(
-            fmt::format("{}: '{}' is not one of {}", name, v, k.allowed));
+        return core::make_error(fmt::format("{}: '{}' is not one of {}", name, v, k.allowed));
     }
     k.set_string(c, std::move(v));
     return {};
 }
 
-core::result<void> set_integer(config& c, const key_spec& k, std::int64_t v, std::string_view name) {
+core::result<void> set_integer(config& c, const key_spec& k, std::int64_t v,
+                               std::string_view name) {
     if (v < k.min || v > k.max) {
         return core::make_error(
             fmt::format("{}: {} is out of range {}..{}", name, v, k.min, k.max));
@@ -190,8 +190,8 @@ core::result<void> apply_toml(config& c, std::string_view text, std::string_view
         root = toml::parse(text, source);
     } catch (const toml::parse_error& e) {
         const auto& where = e.source().begin;
-        return core::make_error(fmt::format("config: {}:{}:{}: {}", source, where.line,
-                                            where.column, e.description()));
+        return core::make_error(
+            fmt::format("config: {}:{}:{}: {}", source, where.line, where.column, e.description()));
     }
     for (auto&& [section_key, section_node] : root) {
         const std::string_view section = section_key.str();
@@ -202,8 +202,8 @@ core::result<void> apply_toml(config& c, std::string_view text, std::string_view
         }
         const auto* table = section_node.as_table();
         if (table == nullptr) {
-            return core::make_error(fmt::format("config: {}: expected a table, got {}",
-                                                section, type_name(section_node)));
+            return core::make_error(fmt::format("config: {}: expected a table, got {}", section,
+                                                type_name(section_node)));
         }
         for (auto&& [key_key, node] : *table) {
             const std::string_view key = key_key.str();
@@ -221,15 +221,15 @@ core::result<void> apply_toml(config& c, std::string_view text, std::string_view
             if (spec->type == value_type::integer) {
                 const auto* v = node.as_integer();
                 if (v == nullptr) {
-                    return core::make_error(fmt::format(
-                        "config: {}: expected an integer, got {}", name, type_name(node)));
+                    return core::make_error(fmt::format("config: {}: expected an integer, got {}",
+                                                        name, type_name(node)));
                 }
                 r = set_integer(c, *spec, v->get(), name);
             } else {
                 const auto* v = node.as_string();
                 if (v == nullptr) {
-                    return core::make_error(fmt::format(
-                        "config: {}: expected a string, got {}", name, type_name(node)));
+                    return core::make_error(fmt::format("config: {}: expected a string, got {}",
+                                                        name, type_name(node)));
                 }
                 r = set_string(c, *spec, v->get(), name);
             }

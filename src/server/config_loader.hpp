@@ -5,13 +5,13 @@
 // TOML reader, the environment and the flags share.
 #pragma once
 
+#include "core/result.hpp"
+#include "server/config.hpp"
+
 #include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
-
-#include "core/result.hpp"
-#include "server/config.hpp"
 
 namespace livehouse::server {
 

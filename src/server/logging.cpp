@@ -56,11 +56,12 @@ void add_fields(nlohmann::ordered_json& line, std::string_view msg) {
 }
 
 class json_formatter final : public spdlog::formatter {
-public:
+  public:
     void format(const spdlog::details::log_msg& msg, spdlog::memory_buf_t& dest) override {
         const auto level = spdlog::level::to_string_view(msg.level);
-        const auto text = format_json_line(msg.time, std::string_view(level.data(), level.size()),
-                                           std::string_view(msg.payload.data(), msg.payload.size()));
+        const auto text =
+            format_json_line(msg.time, std::string_view(level.data(), level.size()),
+                             std::string_view(msg.payload.data(), msg.payload.size()));
         dest.append(text.data(), text.data() + text.size());
     }
     [[nodiscard]] std::unique_ptr<spdlog::formatter> clone() const override {
@@ -73,8 +74,8 @@ public:
 std::string format_json_line(std::chrono::system_clock::time_point ts, std::string_view level,
                              std::string_view msg) {
     const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(ts.time_since_epoch());
-    const std::time_t secs = static_cast<std::time_t>(
-        std::chrono::duration_cast<std::chrono::seconds>(ms).count());
+    const std::time_t secs =
+        static_cast<std::time_t>(std::chrono::duration_cast<std::chrono::seconds>(ms).count());
     std::tm tm{};
     gmtime_r(&secs, &tm);
     const auto frac = ((ms.count() % 1000) + 1000) % 1000;

@@ -6,12 +6,12 @@
 // spaces (quote them with "..." if they must); keys are [a-z_][a-z0-9_.]*.
 #pragma once
 
+#include "core/result.hpp"
+#include "server/config.hpp"
+
 #include <chrono>
 #include <string>
 #include <string_view>
-
-#include "core/result.hpp"
-#include "server/config.hpp"
 
 namespace livehouse::server {
 

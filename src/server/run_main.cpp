@@ -1,14 +1,14 @@
 // run_main: the CLI11 command line and the `serve` command.
 #include "server/run_main.hpp"
 
+#include "server/app.hpp"
+#include "server/config_loader.hpp"
+#include "server/logging.hpp"
+
 #include <CLI/CLI.hpp>
 #include <csignal>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
-
-#include "server/app.hpp"
-#include "server/config_loader.hpp"
-#include "server/logging.hpp"
 
 namespace livehouse::server {
 
@@ -27,10 +27,13 @@ int serve(const cli_overrides& flags, const std::string& ready_file) {
     // A write to a closed pipe (stderr piped to a pager that quit) must not kill the server;
     // sockets already use MSG_NOSIGNAL.
     std::signal(SIGPIPE, SIG_IGN); // NOLINT(cert-err33-c)
+    const bool json_logs = cfg->log.format == "json";
     auto a = app::start(std::move(*cfg), ready_file);
     if (!a) {
-        spdlog::error("livehouse: start-up failed: {}", a.err().message);
-        // Also on plain stderr, in case the log level hides errors or logs are JSON.
+        // Plain stderr whatever the log level; JSON log consumers also get it as a log line.
+        if (json_logs) {
+            spdlog::error("start-up failed: {}", a.err().message);
+        }
         fmt::print(stderr, "livehouse: {}\n", a.err().message);
         return 1;
     }

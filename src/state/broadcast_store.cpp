@@ -17,7 +17,8 @@ std::int64_t to_ms(wall_time t) {
 }
 
 wall_time from_ms(std::int64_t ms) {
-    return wall_time(std::chrono::duration_cast<wall_time::duration>(std::chrono::milliseconds(ms)));
+    return wall_time(
+        std::chrono::duration_cast<wall_time::duration>(std::chrono::milliseconds(ms)));
 }
 
 constexpr int schema_version = 1;
@@ -90,7 +91,7 @@ broadcast_store::broadcast_store(sqlite3* db, std::string path, std::size_t queu
     : db_(db), path_(std::move(path)), queue_limit_(queue_limit == 0 ? 1 : queue_limit) {}
 
 core::result<std::unique_ptr<broadcast_store>> broadcast_store::open(const std::string& data_dir,
-                                                                      std::size_t queue_limit) {
+                                                                     std::size_t queue_limit) {
     const auto path = data_dir + "/livehouse.db";
     const auto where = fmt::format("broadcast store {}", path);
     sqlite3* db = nullptr;
@@ -122,9 +123,9 @@ core::result<std::unique_ptr<broadcast_store>> broadcast_store::open(const std::
         return version.err();
     }
     if (std::stoi(*version) > schema_version) {
-        return core::make_error(fmt::format(
-            "{}: schema version {} is newer than this build understands ({})", where, *version,
-            schema_version));
+        return core::make_error(
+            fmt::format("{}: schema version {} is newer than this build understands ({})", where,
+                        *version, schema_version));
     }
     if (auto r = exec(db, schema_sql, where + ": create schema"); !r) {
         return r.err();
@@ -142,7 +143,9 @@ core::result<std::unique_ptr<broadcast_store>> broadcast_store::open(const std::
     return store;
 }
 
-broadcast_store::~broadcast_store() { close(); }
+broadcast_store::~broadcast_store() {
+    close();
+}
 
 void broadcast_store::close() {
     {

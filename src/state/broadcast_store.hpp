@@ -16,6 +16,9 @@
 // queue and joins the writer.
 #pragma once
 
+#include "core/result.hpp"
+#include "media/broadcast.hpp"
+
 #include <condition_variable>
 #include <cstddef>
 #include <deque>
@@ -26,16 +29,13 @@
 #include <unordered_map>
 #include <vector>
 
-#include "core/result.hpp"
-#include "media/broadcast.hpp"
-
 struct sqlite3;
 struct sqlite3_stmt;
 
 namespace livehouse::state {
 
 class broadcast_store {
-public:
+  public:
     static constexpr std::size_t default_queue_limit = 4096;
 
     /// Opens (creating if needed) <data_dir>/livehouse.db, sets WAL mode, creates the schema
@@ -64,7 +64,7 @@ public:
     [[nodiscard]] std::size_t dropped() const;
     [[nodiscard]] std::size_t failed_writes() const;
 
-private:
+  private:
     broadcast_store(sqlite3* db, std::string path, std::size_t queue_limit);
     void writer_loop();
     core::result<void> upsert_locked(const media::broadcast_record& record); // db_mutex_ held

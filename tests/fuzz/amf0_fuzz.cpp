@@ -1,16 +1,16 @@
 // Fuzz target: AMF0 decoding. Whatever decodes must survive a round trip: encode it, decode
 // that, and get an equal value list; and the encoding is canonical after one round.
+#include "codec/rtmp/amf0.hpp"
+
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
 #include <string>
 
-#include "codec/rtmp/amf0.hpp"
-
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     using namespace livehouse;
-    const codec::rtmp::amf0_limits limits{.max_depth = 16, .max_elements = 64,
-                                          .max_string = 4096, .max_values = 4096};
+    const codec::rtmp::amf0_limits limits{
+        .max_depth = 16, .max_elements = 64, .max_string = 4096, .max_values = 4096};
     auto values = codec::rtmp::amf0_decode_all(core::bytes_view(data, size), limits);
     if (!values) {
         return 0;

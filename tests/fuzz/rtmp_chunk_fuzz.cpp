@@ -1,14 +1,14 @@
 // Fuzz target: the RTMP chunk reader, with an oracle. The input is decoded twice, once whole
 // and once in two pieces cut where its first byte says (as a session sees a TCP stream); both
 // runs must yield the same messages and stop at the same error, if any. Command and data
-// messages are also handed to the AMF0 command/metadata parsers.
+// messages are also handed to the AMF0 command/metadata parsers, aggregates split.
+#include "codec/rtmp/chunk_reader.hpp"
+#include "codec/rtmp/messages.hpp"
+
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
 #include <vector>
-
-#include "codec/rtmp/chunk_reader.hpp"
-#include "codec/rtmp/messages.hpp"
 
 namespace {
 
@@ -81,6 +81,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             (void)codec::rtmp::parse_metadata(m.bytes());
         } else if (m.type == message_type::user_control) {
             (void)codec::rtmp::parse_user_control(m.bytes());
+        } else if (m.type == message_type::aggregate) {
+            (void)codec::rtmp::split_aggregate(m);
         }
     }
     return 0;

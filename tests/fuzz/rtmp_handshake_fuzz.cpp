@@ -1,11 +1,11 @@
 // Fuzz target: the RTMP server handshake fed arbitrary bytes in arbitrary pieces. It must never
 // read out of bounds, never consume more than it was given, and after C0+C1 always have exactly
 // S0+S1+S2 to send.
+#include "codec/rtmp/handshake.hpp"
+
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
-
-#include "codec/rtmp/handshake.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     using namespace livehouse;
@@ -15,8 +15,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const std::size_t step = 1 + data[0] * 16U;
     const core::bytes_view in(data + 1, size - 1);
     codec::rtmp::server_handshake hs;
-    std::size_t pos = 0;     // first unconsumed byte
-    std::size_t avail = 0;   // bytes "received" so far
+    std::size_t pos = 0;   // first unconsumed byte
+    std::size_t avail = 0; // bytes "received" so far
     while (avail < in.size() && !hs.done()) {
         avail = std::min(in.size(), avail + step);
         auto r = hs.feed(in.subspan(pos, avail - pos));

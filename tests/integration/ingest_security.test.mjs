@@ -55,7 +55,7 @@ describe('ingest security', {concurrency : true}, () => {
     it('refuses a second publisher on a live key while the first keeps going', async () => {
         const b = await server.createBroadcast('two publishers');
         const first = startPublish({key : b.stream_key});
-        await server.waitForStatus(b.id, 'live', 20000);
+        await server.waitForStatus(b.id, 'live', 20000, {publisher : first});
         const {parsed} = await server.waitForPlaylist(b.id, (p) => p.segments.length >= 1);
         const seq0 = lastSequence(parsed);
 
@@ -75,7 +75,7 @@ describe('ingest security', {concurrency : true}, () => {
                                                                                              t) => {
         const b = await server.createBroadcast('good neighbour');
         const good = startPublish({key : b.stream_key});
-        await server.waitForStatus(b.id, 'live', 20000);
+        await server.waitForStatus(b.id, 'live', 20000, {publisher : good});
         const {parsed} = await server.waitForPlaylist(b.id, (p) => p.segments.length >= 1);
         const seq0 = lastSequence(parsed);
 
@@ -137,7 +137,7 @@ describe('ingest security', {concurrency : true}, () => {
         it(`packages an ${kind} publish into valid single-stream segments`, async () => {
             const b = await server.createBroadcast(kind);
             const pub = startPublish({key : b.stream_key, ...opts});
-            await server.waitForStatus(b.id, 'live', 20000);
+            await server.waitForStatus(b.id, 'live', 20000, {publisher : pub});
             const {parsed} = await server.waitForPlaylist(b.id, (p) => p.segments.length >= 2,
                                                           {timeoutMs : 30000});
             const s = parsed.segments[parsed.segments.length - 2];

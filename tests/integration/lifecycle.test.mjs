@@ -55,7 +55,7 @@ describe('broadcast lifecycle', () => {
     it('goes live when published', async () => {
         const p = h.publish({rtmpUrl : server.rtmpUrl, key : b.stream_key});
         publishers.push(p);
-        await server.waitForStatus(b.id, 'live', 20000);
+        await server.waitForStatus(b.id, 'live', 20000, {publisher : p});
         live1At = Date.now();
         const {parsed} = await server.waitForPlaylist(b.id, (pl) => pl.segments.length >= 2);
         history.add(parsed);
@@ -95,7 +95,7 @@ describe('broadcast lifecycle', () => {
     it('resumes on republish: live, EXT-X-DISCONTINUITY, media sequence continues', async () => {
         republish = h.publish({rtmpUrl : server.rtmpUrl, key : b.stream_key, seconds : 4});
         publishers.push(republish);
-        await server.waitForStatus(b.id, 'live', 10000);
+        await server.waitForStatus(b.id, 'live', 10000, {publisher : republish});
         assert.ok(Date.now() - killedAt < GRACE_S * 1000, 'republished inside the grace period');
         let previous = history.last;
         const {parsed} = await server.waitForPlaylist(b.id, (pl) => {
@@ -166,7 +166,7 @@ describe('broadcast lifecycle', () => {
        });
 
     it('ends another live broadcast on an admin DELETE', async () => {
-        await server.waitForStatus(other.id, 'live', 10000);
+        await server.waitForStatus(other.id, 'live', 10000, {publisher : otherPublisher});
         const denied = await server.request('DELETE', `/api/v1/broadcasts/${other.id}`);
         assert.equal(denied.status, 401, 'DELETE without a token');
         assert.equal((await server.getStatus(other.id)).status, 'live',

@@ -90,7 +90,7 @@ describe('publish and watch live', () => {
     });
 
     it('goes live', async () => {
-        await server.waitForStatus(broadcast.id, 'live', 20000);
+        await server.waitForStatus(broadcast.id, 'live', 20000, {publisher});
         assert.ok(publisher.running, `ffmpeg exited: ${JSON.stringify(publisher.exitInfo)}`);
     });
 

@@ -62,7 +62,7 @@ describe('server process', {concurrency : true}, () => {
            const pub = h.publish({rtmpUrl : server.rtmpUrl, key : b.stream_key});
            let restarted;
            try {
-               await server.waitForStatus(b.id, 'live', 20000);
+               await server.waitForStatus(b.id, 'live', 20000, {publisher : pub});
                await server.waitForPlaylist(b.id, (p) => p.segments.length >= 2);
                const r = await server.stop({signal : 'SIGTERM', timeoutMs : 15000});
                assert.ok(!r.timedOut, `no exit within 15 s of SIGTERM:\n${server.context()}`);

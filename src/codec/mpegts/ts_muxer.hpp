@@ -45,8 +45,9 @@ class ts_muxer {
   public:
     explicit ts_muxer(stream_set streams);
 
-    /// Appends PAT and PMT. Call at the start of every segment so each segment decodes alone
-    /// (RFC 8216 §3.2: "Each Media Segment MUST ... contain a PAT and a PMT" in practice).
+    /// Appends PAT and PMT (one packet each) and makes the next PES on the PCR PID carry a PCR.
+    /// Call at the start of every segment so each segment decodes alone (RFC 8216 §3.2: a TS
+    /// segment holds a single program and should start with a PAT and a PMT, absent EXT-X-MAP).
     void write_tables(std::string& out);
 
     /// Appends one video access unit as a PES. pts/dts in 90 kHz units. `annexb` is a complete

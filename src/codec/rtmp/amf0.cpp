@@ -16,7 +16,7 @@ bool same_bits(double a, double b) {
 }
 
 class decoder {
-public:
+  public:
     decoder(core::byte_reader& r, const amf0_limits& limits) : r_(r), limits_(limits) {}
 
     core::result<amf0_value> value(std::size_t depth) {
@@ -97,18 +97,17 @@ public:
                 return core::make_error("truncated strict array count");
             }
             if (*count > limits_.max_elements) {
-                return core::make_error(fmt::format("strict array count {} > limit {}", *count,
-                                                    limits_.max_elements));
+                return core::make_error(
+                    fmt::format("strict array count {} > limit {}", *count, limits_.max_elements));
             }
             // Every value takes at least its marker byte: refuse a count the input cannot hold
             // before reserving memory for it.
             if (*count > r_.remaining()) {
-                return core::make_error(fmt::format("strict array count {} > {} bytes left",
-                                                    *count, r_.remaining()));
+                return core::make_error(
+                    fmt::format("strict array count {} > {} bytes left", *count, r_.remaining()));
             }
             if (depth + 1 > limits_.max_depth) {
-                return core::make_error(
-                    fmt::format("nesting depth > limit {}", limits_.max_depth));
+                return core::make_error(fmt::format("nesting depth > limit {}", limits_.max_depth));
             }
             amf0_strict_array array;
             array.items.reserve(*count);
@@ -149,7 +148,7 @@ public:
         return core::make_error(fmt::format("unsupported type marker 0x{:02x}", *marker_byte));
     }
 
-private:
+  private:
     // §2.4 UTF-8 = U16 length + bytes; §2.14 UTF-8-long = U32 length + bytes. We do not validate
     // the UTF-8 itself: keys and names are compared bytewise and never rendered unescaped.
     core::result<std::string> utf8(bool long_form) {
@@ -168,8 +167,7 @@ private:
             len = *n;
         }
         if (len > limits_.max_string) {
-            return core::make_error(
-                fmt::format("length {} > limit {}", len, limits_.max_string));
+            return core::make_error(fmt::format("length {} > limit {}", len, limits_.max_string));
         }
         auto bytes = r_.take(len);
         if (!bytes) {
@@ -236,15 +234,21 @@ void encode_properties(const amf0_properties& props, std::string& out) {
     w.u8(static_cast<std::uint8_t>(amf0_marker::object_end));
 }
 
-void marker(amf0_marker m, core::byte_writer& w) { w.u8(static_cast<std::uint8_t>(m)); }
+void marker(amf0_marker m, core::byte_writer& w) {
+    w.u8(static_cast<std::uint8_t>(m));
+}
 
 } // namespace
 
-bool amf0_object::operator==(const amf0_object& o) const { return properties == o.properties; }
+bool amf0_object::operator==(const amf0_object& o) const {
+    return properties == o.properties;
+}
 bool amf0_ecma_array::operator==(const amf0_ecma_array& o) const {
     return properties == o.properties;
 }
-bool amf0_strict_array::operator==(const amf0_strict_array& o) const { return items == o.items; }
+bool amf0_strict_array::operator==(const amf0_strict_array& o) const {
+    return items == o.items;
+}
 bool amf0_date::operator==(const amf0_date& o) const {
     return same_bits(epoch_ms, o.epoch_ms) && timezone == o.timezone;
 }

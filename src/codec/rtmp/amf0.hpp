@@ -8,6 +8,9 @@
 // to AMF3 (§3.1 avmplus-object).
 #pragma once
 
+#include "core/bytes.hpp"
+#include "core/result.hpp"
+
 #include <cstddef>
 #include <cstdint>
 #include <span>
@@ -15,9 +18,6 @@
 #include <string_view>
 #include <variant>
 #include <vector>
-
-#include "core/bytes.hpp"
-#include "core/result.hpp"
 
 namespace livehouse::codec::rtmp {
 
@@ -86,26 +86,25 @@ struct amf0_typed_object {
 /// One AMF0 value. Strings and long strings are both std::string: the encoder picks the long
 /// form (§2.14) only when the string does not fit a 16-bit length.
 struct amf0_value {
-    using variant = std::variant<double, bool, std::string, amf0_object, amf0_null,
-                                 amf0_undefined, amf0_ecma_array, amf0_strict_array, amf0_date,
-                                 amf0_typed_object>;
+    using variant = std::variant<double, bool, std::string, amf0_object, amf0_null, amf0_undefined,
+                                 amf0_ecma_array, amf0_strict_array, amf0_date, amf0_typed_object>;
     variant v;
 
     // Converting constructors, so values read like literals: {"app", "live"}, 1.0, amf0_null{}.
     // Defined below amf0_property: a variant of objects needs the property type complete.
     amf0_value();
-    amf0_value(double d);           // NOLINT(google-explicit-constructor)
-    amf0_value(int i);              // NOLINT(google-explicit-constructor)
-    amf0_value(bool b);             // NOLINT(google-explicit-constructor)
-    amf0_value(std::string s);      // NOLINT(google-explicit-constructor)
-    amf0_value(std::string_view s); // NOLINT(google-explicit-constructor)
-    amf0_value(const char* s);      // NOLINT(google-explicit-constructor)
-    amf0_value(amf0_object o);      // NOLINT(google-explicit-constructor)
-    amf0_value(amf0_null n);        // NOLINT(google-explicit-constructor)
-    amf0_value(amf0_undefined u);   // NOLINT(google-explicit-constructor)
-    amf0_value(amf0_ecma_array a);  // NOLINT(google-explicit-constructor)
+    amf0_value(double d);            // NOLINT(google-explicit-constructor)
+    amf0_value(int i);               // NOLINT(google-explicit-constructor)
+    amf0_value(bool b);              // NOLINT(google-explicit-constructor)
+    amf0_value(std::string s);       // NOLINT(google-explicit-constructor)
+    amf0_value(std::string_view s);  // NOLINT(google-explicit-constructor)
+    amf0_value(const char* s);       // NOLINT(google-explicit-constructor)
+    amf0_value(amf0_object o);       // NOLINT(google-explicit-constructor)
+    amf0_value(amf0_null n);         // NOLINT(google-explicit-constructor)
+    amf0_value(amf0_undefined u);    // NOLINT(google-explicit-constructor)
+    amf0_value(amf0_ecma_array a);   // NOLINT(google-explicit-constructor)
     amf0_value(amf0_strict_array a); // NOLINT(google-explicit-constructor)
-    amf0_value(amf0_date d);        // NOLINT(google-explicit-constructor)
+    amf0_value(amf0_date d);         // NOLINT(google-explicit-constructor)
     amf0_value(amf0_typed_object o); // NOLINT(google-explicit-constructor)
 
     [[nodiscard]] bool is_null() const { return std::holds_alternative<amf0_null>(v); }

@@ -189,29 +189,27 @@ core::feed_result chunk_reader::feed(core::bytes_view in) {
             // accept type 1 (it carries length and type; stream id 0 is implied), as nginx-rtmp
             // does; types 2 and 3 would leave the message length unknown.
             if (fmt >= 2) {
-                return fail(pos, fmt::format("chunk stream {} starts with a type {} chunk", csid,
-                                             fmt));
+                return fail(pos, fmt::format("csid {} starts with a type {} chunk", csid, fmt));
             }
             if (streams_.size() >= limits_.max_chunk_streams) {
                 return fail(pos, fmt::format("more than {} chunk streams (csid {})",
                                              limits_.max_chunk_streams, csid));
             }
         } else if (fmt <= 2 && cs->in_progress) {
-            return fail(pos, fmt::format("chunk stream {}: type {} chunk while a {}-byte message "
+            return fail(pos, fmt::format("csid {}: type {} chunk while a {}-byte message "
                                          "has {} bytes left",
-                                         csid, fmt, cs->length,
-                                         cs->length - cs->partial.size()));
+                                         csid, fmt, cs->length, cs->length - cs->partial.size()));
         }
         if (fmt <= 1 && length > limits_.max_message_length) {
-            return fail(pos, fmt::format("chunk stream {}: message length {} > limit {}", csid,
-                                         length, limits_.max_message_length));
+            return fail(pos, fmt::format("csid {}: message length {} > limit {}", csid, length,
+                                         limits_.max_message_length));
         }
 
-        // §5.3.1.3 Extended Timestamp: present when the 24-bit field is 0xFFFFFF, and on a
-        // type 3 chunk when the last type 0/1/2 header of its chunk stream had one ("this
-        // field MUST be sent when the normal timestamp is set to 0xffffff ... for Type 3
-        // chunks ... the value ... of the most recent Type 0, 1, or 2 chunk").
-        const bool extended = fmt <= 2 ? ts_field == extended_marker : (cs != nullptr && cs->extended);
+        // §5.3.1.3 Extended Timestamp: present when the 24-bit field is 0xFFFFFF, and "present
+        // in Type 3 chunks when the most recent Type 0, 1, or 2 chunk for the same chunk stream
+        // ID indicated the presence of an extended timestamp field".
+        const bool extended =
+            fmt <= 2 ? ts_field == extended_marker : (cs != nullptr && cs->extended);
         std::uint32_t ext_value = 0;
         if (extended) {
             auto e = r.u32();
@@ -226,10 +224,10 @@ core::feed_result chunk_reader::feed(core::bytes_view in) {
         const std::size_t have = new_message ? 0 : cs->partial.size();
         const std::size_t chunk_payload = std::min<std::size_t>(chunk_size_, msg_length - have);
         if (new_message && partial_bytes_ + msg_length > limits_.max_partial_bytes) {
-            return fail(pos, fmt::format("chunk stream {}: {} bytes in partial messages > "
-                                         "limit {}",
-                                         csid, partial_bytes_ + msg_length,
-                                         limits_.max_partial_bytes));
+            return fail(pos,
+                        fmt::format("csid {}: {} bytes in partial messages > "
+                                    "limit {}",
+                                    csid, partial_bytes_ + msg_length, limits_.max_partial_bytes));
         }
         auto payload = r.take(chunk_payload);
         if (!payload) {

@@ -11,16 +11,16 @@
 // widened to 64 bits (see message::timestamp_ms).
 #pragma once
 
+#include "codec/rtmp/message.hpp"
+#include "core/bytes.hpp"
+#include "core/parse_status.hpp"
+
 #include <cstddef>
 #include <cstdint>
 #include <deque>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include "codec/rtmp/message.hpp"
-#include "core/bytes.hpp"
-#include "core/parse_status.hpp"
 
 namespace livehouse::codec::rtmp {
 
@@ -38,7 +38,7 @@ struct chunk_limits {
 inline constexpr std::uint32_t default_chunk_size = 128;
 
 class chunk_reader {
-public:
+  public:
     explicit chunk_reader(chunk_limits limits = {});
 
     /// Decodes every whole chunk at the front of `in`; complete messages go to the output queue
@@ -75,7 +75,7 @@ public:
     /// The error that killed the reader (empty while healthy).
     [[nodiscard]] const std::string& error() const { return error_; }
 
-private:
+  private:
     struct chunk_stream {
         std::uint32_t csid = 0;
         // The last message header seen on this chunk stream (fmt 1-3 inherit from it).

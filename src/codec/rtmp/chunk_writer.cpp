@@ -34,10 +34,12 @@ void chunk_writer::write(std::uint32_t csid, message_type type, std::uint32_t st
                          std::int64_t timestamp_ms, core::bytes_view payload,
                          std::string& out) const {
     const auto ts = static_cast<std::uint32_t>(timestamp_ms);
-    // §5.3.1.3: "The Extended Timestamp field is used to encode timestamps ... greater than or
-    // equal to 16777215 (0xFFFFFF)"; the 24-bit field then holds 0xFFFFFF.
+    // §5.3.1.3: the extended field encodes values "that don't fit in the 24 bit fields", and
+    // then "the Type 0, 1 or 2 chunk timestamp field MUST be set to 16777215 (0xFFFFFF)"; so
+    // 0xFFFFFF itself must go extended too, or it would read as the marker.
     const bool extended = ts >= 0xFFFFFFU;
-    const std::size_t chunks = payload.empty() ? 1 : (payload.size() + chunk_size_ - 1) / chunk_size_;
+    const std::size_t chunks =
+        payload.empty() ? 1 : (payload.size() + chunk_size_ - 1) / chunk_size_;
     out.reserve(out.size() + payload.size() + 18 + (chunks - 1) * 7);
 
     core::byte_writer w(out);

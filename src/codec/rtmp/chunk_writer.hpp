@@ -6,17 +6,17 @@
 // sync. Timestamps >= 0xFFFFFF use the extended timestamp field, repeated on each type 3 chunk.
 #pragma once
 
-#include <cstdint>
-#include <string>
-
 #include "codec/rtmp/chunk_reader.hpp"
 #include "codec/rtmp/message.hpp"
 #include "core/bytes.hpp"
 
+#include <cstdint>
+#include <string>
+
 namespace livehouse::codec::rtmp {
 
 class chunk_writer {
-public:
+  public:
     /// Precondition: 1 <= chunk_size <= 0x7FFFFFFF.
     explicit chunk_writer(std::uint32_t chunk_size = default_chunk_size)
         : chunk_size_(chunk_size) {}
@@ -35,7 +35,7 @@ public:
     void write(std::uint32_t csid, message_type type, std::uint32_t stream_id,
                std::int64_t timestamp_ms, core::bytes_view payload, std::string& out) const;
 
-private:
+  private:
     std::uint32_t chunk_size_;
 };
 

@@ -4,13 +4,12 @@
 #include "codec/rtmp/handshake.hpp"
 
 #include <cstring>
+#include <fmt/format.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
 #include <random>
-
-#include <fmt/format.h>
 
 namespace livehouse::codec::rtmp {
 
@@ -92,8 +91,8 @@ std::size_t digest_offset(core::bytes_view packet, digest_scheme scheme) {
     // Each 764-byte block holds a 4-byte offset seed; the digest lies within the block's other
     // 760 bytes: offset = (sum of the seed bytes) % 728 + seed position + 4.
     const std::size_t seed = scheme == digest_scheme::scheme0 ? 8 : 772;
-    const std::size_t sum = std::size_t{packet[seed]} + packet[seed + 1] + packet[seed + 2] +
-                            packet[seed + 3];
+    const std::size_t sum =
+        std::size_t{packet[seed]} + packet[seed + 1] + packet[seed + 2] + packet[seed + 3];
     return sum % 728 + seed + 4;
 }
 
@@ -192,8 +191,7 @@ void server_handshake::answer(core::bytes_view c1) {
     random_fill(s2, handshake_size - digest_size);
     const auto c1_off = digest_offset(c1, *scheme_);
     const auto key = hmac_sha256(flash_media_server_key(true), c1.subspan(c1_off, digest_size));
-    const auto signature =
-        hmac_sha256(key, core::bytes_view(s2, handshake_size - digest_size));
+    const auto signature = hmac_sha256(key, core::bytes_view(s2, handshake_size - digest_size));
     std::memcpy(s2 + handshake_size - digest_size, signature.data(), digest_size);
 }
 

@@ -16,14 +16,14 @@
 // gives a server no use for it. RTMPE (C0 = 6 or 8) is refused.
 #pragma once
 
+#include "core/bytes.hpp"
+#include "core/parse_status.hpp"
+
 #include <array>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
-
-#include "core/bytes.hpp"
-#include "core/parse_status.hpp"
 
 namespace livehouse::codec::rtmp {
 
@@ -62,7 +62,7 @@ core::bytes_view flash_media_server_key(bool with_suffix);
 /// The server handshake state machine. One per connection; not thread-safe (one session owns
 /// it). After done(), the caller feeds the bytes after C2 to the chunk reader.
 class server_handshake {
-public:
+  public:
     enum class phase { c0c1, c2, done };
 
     /// `epoch_ms`: the server's handshake timestamp written into S1 (§5.2.3 "Time: ... may be 0,
@@ -87,7 +87,7 @@ public:
     /// C1 bytes 4..7: zero for a plain client, the Flash Player version for a digest client.
     [[nodiscard]] std::uint32_t client_version() const { return client_version_; }
 
-private:
+  private:
     void answer(core::bytes_view c1);
 
     std::uint32_t epoch_ms_;

@@ -5,9 +5,9 @@
 // and ref-counted, so handing a message on costs no copy.
 #pragma once
 
-#include <cstdint>
-
 #include "core/bytes.hpp"
+
+#include <cstdint>
 
 namespace livehouse::codec::rtmp {
 

@@ -113,9 +113,8 @@ message make_on_status(std::uint32_t stream_id, std::string_view level, std::str
 }
 
 message make_on_fc_publish(std::string_view code, std::string_view description) {
-    const amf0_value values[] = {
-        "onFCPublish", 0.0, amf0_null{},
-        amf0_object{{{"code", code}, {"description", description}}}};
+    const amf0_value values[] = {"onFCPublish", 0.0, amf0_null{},
+                                 amf0_object{{{"code", code}, {"description", description}}}};
     return make_command(0, command_csid, values);
 }
 
@@ -144,7 +143,8 @@ core::result<command> parse_command(core::bytes_view payload, const amf0_limits&
     return c;
 }
 
-core::result<amf0_value> parse_metadata(core::bytes_view payload, const amf0_limits& limits) {
+core::result<std::optional<amf0_value>> parse_metadata(core::bytes_view payload,
+                                                       const amf0_limits& limits) {
     auto values = amf0_decode_all(payload, limits);
     if (!values) {
         return values.err().wrap("metadata");
@@ -154,14 +154,11 @@ core::result<amf0_value> parse_metadata(core::bytes_view payload, const amf0_lim
     if (i < v.size() && v[i].is_string() && *v[i].as_string() == "@setDataFrame") {
         ++i;
     }
-    if (i >= v.size() || !v[i].is_string() || *v[i].as_string() != "onMetaData") {
-        return core::make_error("metadata: not an onMetaData data message");
+    if (i + 1 >= v.size() || !v[i].is_string() || *v[i].as_string() != "onMetaData" ||
+        !v[i + 1].is_object_like()) {
+        return std::optional<amf0_value>();
     }
-    ++i;
-    if (i >= v.size() || !v[i].is_object_like()) {
-        return core::make_error("metadata: onMetaData without an object");
-    }
-    return std::move(v[i]);
+    return std::optional<amf0_value>(std::move(v[i + 1]));
 }
 
 core::result<user_control> parse_user_control(core::bytes_view payload) {
@@ -173,6 +170,41 @@ core::result<user_control> parse_user_control(core::bytes_view payload) {
             fmt::format("user control: payload of {} bytes is too short", payload.size()));
     }
     return user_control{static_cast<user_control_event>(*event), *value};
+}
+
+core::result<std::vector<message>> split_aggregate(const message& agg) {
+    core::byte_reader r(agg.bytes());
+    std::vector<message> out;
+    std::int64_t first_ts = 0;
+    while (!r.empty()) {
+        // FLV tag header: TagType UI8, DataSize UI24, Timestamp UI24 + TimestampExtended UI8
+        // (the upper 8 bits), StreamID UI24.
+        auto type = r.u8();
+        auto size = r.u24();
+        auto ts_low = r.u24();
+        auto ts_high = r.u8();
+        if (!r.skip(3) || !type || !size || !ts_low || !ts_high) {
+            return core::make_error(
+                fmt::format("aggregate: sub-message {}: truncated header", out.size()));
+        }
+        auto data = r.take(*size);
+        if (!data || !r.skip(4)) {
+            return core::make_error(fmt::format(
+                "aggregate: sub-message {}: {} bytes overrun the payload", out.size(), *size));
+        }
+        const std::int64_t ts = (std::int64_t{*ts_high} << 24U) | *ts_low;
+        if (out.empty()) {
+            first_ts = ts;
+        }
+        message m;
+        m.type = static_cast<message_type>(*type);
+        m.stream_id = agg.stream_id;
+        m.csid = agg.csid;
+        m.timestamp_ms = agg.timestamp_ms + (ts - first_ts);
+        m.payload = core::make_shared_bytes(std::string(core::as_chars(*data)));
+        out.push_back(std::move(m));
+    }
+    return out;
 }
 
 } // namespace livehouse::codec::rtmp

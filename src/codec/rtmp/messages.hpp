@@ -6,16 +6,17 @@
 // its chunk_writer. Parsers decode AMF0 with the given limits and never throw.
 #pragma once
 
-#include <cstdint>
-#include <span>
-#include <string>
-#include <string_view>
-#include <vector>
-
 #include "codec/rtmp/amf0.hpp"
 #include "codec/rtmp/message.hpp"
 #include "core/bytes.hpp"
 #include "core/result.hpp"
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
 
 namespace livehouse::codec::rtmp {
 
@@ -95,9 +96,11 @@ struct command {
 core::result<command> parse_command(core::bytes_view payload, const amf0_limits& limits = {});
 
 /// The metadata object of an AMF0 data message: ["@setDataFrame", "onMetaData", {..}] (what
-/// encoders send) or ["onMetaData", {..}] (what servers forward). The value is an object or
-/// ECMA array. Errors: malformed AMF0, or another kind of data message.
-core::result<amf0_value> parse_metadata(core::bytes_view payload, const amf0_limits& limits = {});
+/// encoders send) or ["onMetaData", {..}] (what servers forward); the value is an object or
+/// ECMA array. nullopt for any other data message (onCuePoint, onTextData, ...) or an
+/// onMetaData without an object. Errors: malformed AMF0 only.
+core::result<std::optional<amf0_value>> parse_metadata(core::bytes_view payload,
+                                                       const amf0_limits& limits = {});
 
 /// A §6.2 user control message: event type and its first 4-byte field (stream id or timestamp).
 struct user_control {
@@ -105,5 +108,14 @@ struct user_control {
     std::uint32_t value = 0;
 };
 core::result<user_control> parse_user_control(core::bytes_view payload);
+
+/// §7.1.6 Aggregate message: the FLV-tag-framed sub-messages it carries (each "Header" of 11
+/// bytes, "Message Data", "Back Pointer" of 4), as messages of their own on `agg`'s chunk
+/// stream and message stream ("The message stream ID of the aggregate message overrides the
+/// message stream IDs of the sub-messages"), with timestamps renormalized: "The difference
+/// between the timestamps of the aggregate message and the first sub-message is the offset used
+/// to renormalize the timestamps of the sub-messages". Payloads are copied out.
+/// Errors: a sub-message header or body that overruns the payload.
+core::result<std::vector<message>> split_aggregate(const message& agg);
 
 } // namespace livehouse::codec::rtmp

@@ -5,8 +5,11 @@
 #include "services/api/public_urls.hpp"
 #include "services/origin/path_rules.hpp"
 
+#include <algorithm>
+#include <chrono>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -115,8 +118,11 @@ class api_service {
     void list(const net::request& req, const net::route_params&, const net::responder& respond) {
         const bool admin = is_admin(req, ctx_.admin_token);
         json items = json::array();
-        for (const auto& b : ctx_.registry.list()) {
-            items.push_back(broadcast_json(b->record(), urls_, admin));
+        const auto all = ctx_.registry.list();
+        // Live first, so the cap drops the oldest ended broadcasts.
+        const auto n = std::min(all.size(), max_list_items);
+        for (std::size_t i = 0; i < n; ++i) {
+            items.push_back(broadcast_json(all[i]->record(), urls_, admin));
         }
         json j = json::object();
         j["broadcasts"] = std::move(items);
@@ -163,12 +169,25 @@ class api_service {
             return;
         }
         const auto snap = b->snapshot();
+        // updated_at: while segments flow, the end of the newest one (from the snapshot, no
+        // lock). Otherwise the record's last transition: ended_at, else started_at, else
+        // created_at (idle, or live before its first segment closed). record() takes the
+        // broadcast's lock and copies the record, which only the not-streaming states pay.
+        std::optional<std::chrono::system_clock::time_point> updated_at;
+        if (snap->status != media::broadcast_status::ended) {
+            updated_at = snapshot_updated_at(*snap);
+        }
+        if (!updated_at) {
+            const auto rec = b->record();
+            updated_at =
+                rec.ended_at ? rec.ended_at : (rec.started_at ? rec.started_at : rec.created_at);
+        }
         net::response r;
         r.status = status::ok;
         r.content_type = "application/json";
         r.cache_control = "public, max-age=1";
         r.cors = true;
-        r.body = std::make_shared<const std::string>(render_status(b->id(), *snap));
+        r.body = std::make_shared<const std::string>(render_status(b->id(), *snap, updated_at));
         respond(std::move(r));
     }
 
@@ -192,7 +211,7 @@ void register_routes(net::router& router, service_context& ctx) {
     auto bind = [svc](void (api_service::*fn)(const net::request&, const net::route_params&,
                                               const net::responder&)) -> net::handler {
         return [svc, fn](const net::request& req, const net::route_params& params,
-                         net::responder respond) { ((*svc).*fn)(req, params, respond); };
+                         const net::responder& respond) { ((*svc).*fn)(req, params, respond); };
     };
     using net::http::verb;
     router.add(verb::post, "/api/v1/broadcasts", bind(&api_service::create),

@@ -38,8 +38,9 @@ snapshot_updated_at(const media::live_snapshot& snapshot);
 /// The status document, rendered without building a JSON tree:
 ///   {"id":"<id>","status":"live","media_sequence":12,"target_duration":2,
 ///    "updated_at":"2026-01-01T00:00:10.000Z"}
-/// media_sequence and updated_at are null when unknown (idle). `updated_at`, when given,
-/// overrides snapshot_updated_at() (the caller may know a later change, e.g. the end time).
+/// media_sequence is null before the first playlist. `updated_at`, when given, overrides
+/// snapshot_updated_at() (the caller may know a later change, e.g. the end time); null when
+/// neither is known.
 /// Precondition: `id` is a registry id ([a-z0-9]+), so it needs no JSON escaping.
 [[nodiscard]] std::string
 render_status(std::string_view id, const media::live_snapshot& snapshot,

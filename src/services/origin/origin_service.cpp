@@ -74,8 +74,8 @@ class origin_service {
             // Left memory (RFC 8216 §6.2.2 availability over, or the broadcast ended): the
             // archive has the same bytes under the same name, for a player with an old
             // playlist or one finishing the ENDLIST playlist.
-            serve_archive_file(id, file, false,
-                               snap->status == media::broadcast_status::ended, respond);
+            serve_archive_file(id, file, false, snap->status == media::broadcast_status::ended,
+                               respond);
             return;
         }
         net::response r;
@@ -207,15 +207,13 @@ void register_routes(net::router& router, service_context& ctx) {
     using net::http::verb;
     router.add(
         verb::get, "/hls/{id}/{file}",
-        [svc](const net::request& req, const net::route_params& params, net::responder respond) {
-            svc->hls(req, params, respond);
-        },
+        [svc](const net::request& req, const net::route_params& params,
+              const net::responder& respond) { svc->hls(req, params, respond); },
         "origin.hls");
     router.add(
         verb::get, "/vod/{id}/{file}",
-        [svc](const net::request& req, const net::route_params& params, net::responder respond) {
-            svc->vod(req, params, respond);
-        },
+        [svc](const net::request& req, const net::route_params& params,
+              const net::responder& respond) { svc->vod(req, params, respond); },
         "origin.vod");
 }
 

@@ -52,14 +52,15 @@ void register_routes(net::router& router, static_assets assets) {
     using net::http::verb;
     router.add(
         verb::get, "/",
-        [shared](const net::request&, const net::route_params&, net::responder respond) {
+        [shared](const net::request&, const net::route_params&, const net::responder& respond) {
             const auto* page = shared->page("index.html");
             respond(page ? page_response(*page) : not_found("no index page"));
         },
         "web.index");
     router.add(
         verb::get, "/watch/{id}",
-        [shared](const net::request&, const net::route_params& params, net::responder respond) {
+        [shared](const net::request&, const net::route_params& params,
+                 const net::responder& respond) {
             const auto it = params.find("id");
             const auto* page = shared->page("watch.html");
             if (it == params.end() || !origin::is_valid_broadcast_id(it->second) || !page) {
@@ -71,7 +72,8 @@ void register_routes(net::router& router, static_assets assets) {
         "web.watch");
     router.add(
         verb::get, "/static/{file}",
-        [shared](const net::request&, const net::route_params& params, net::responder respond) {
+        [shared](const net::request&, const net::route_params& params,
+                 const net::responder& respond) {
             const auto it = params.find("file");
             const static_asset* a = nullptr;
             if (it != params.end() && is_valid_static_name(it->second)) {

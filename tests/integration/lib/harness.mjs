@@ -400,12 +400,23 @@ export class LivehouseServer {
         return r.json();
     }
 
-    /** Polls the status endpoint every 200 ms until it says `status`. @returns that status body */
-    waitForStatus(id, status, timeoutMs = 15000) {
+    /**
+     * Polls the status endpoint every 200 ms until it says `status`. With opts.publisher, fails
+     * at once (with ffmpeg's output) if that publisher exits first. @returns that status body
+     */
+    waitForStatus(id, status, timeoutMs = 15000, {publisher} = {}) {
         let last = null;
         return waitFor(async () => {
             last = await this.getStatus(id);
-            return last.status === status ? last : null;
+            if (last.status === status)
+                return last;
+            if (publisher && !publisher.running) {
+                throw new assert.AssertionError({
+                    message : `broadcast ${id} is ${last.status}, not ${status}, and its publisher ` +
+                                  `exited: ${JSON.stringify(publisher.exitInfo)}\n${this.context()}`,
+                });
+            }
+            return null;
         }, {
             timeoutMs,
             what : `broadcast ${id} to be ${status}`,

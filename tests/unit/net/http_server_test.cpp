@@ -2,6 +2,7 @@
 // keep-alive, HEAD, 304, 206/416, 413/431, CORS/OPTIONS, 404/405/400, responders called from
 // another thread (or twice, or never), pipelining, timeouts, and slow peers not blocking others.
 #include "net/http_server.hpp"
+#include "net/io_pool.hpp"
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/read.hpp>
@@ -13,8 +14,6 @@
 #include <mutex>
 #include <stdexcept>
 #include <thread>
-
-#include "net/io_pool.hpp"
 
 namespace livehouse::net {
 namespace {
@@ -29,7 +28,7 @@ using client_response = http::response<http::string_body>;
 // A blocking-style client whose every operation has a deadline, so a server bug fails the test
 // instead of hanging it.
 class client {
-public:
+  public:
     explicit client(std::uint16_t port) {
         stream_.expires_after(5s);
         beast::error_code result;
@@ -100,7 +99,7 @@ public:
         return result;
     }
 
-private:
+  private:
     void run() {
         ioc_.restart();
         ioc_.run();
@@ -112,12 +111,11 @@ private:
 };
 
 std::string get(std::string_view target, std::string_view extra = "") {
-    return "GET " + std::string(target) + " HTTP/1.1\r\nHost: t\r\n" + std::string(extra) +
-           "\r\n";
+    return "GET " + std::string(target) + " HTTP/1.1\r\nHost: t\r\n" + std::string(extra) + "\r\n";
 }
 
 class http_server_test : public ::testing::Test {
-protected:
+  protected:
     void start(std::size_t threads = 2, http_limits limits = {}) {
         add_handlers();
         pool_ = std::make_unique<io_pool>(threads);

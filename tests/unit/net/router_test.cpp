@@ -14,7 +14,7 @@ handler tagged(std::string* sink, std::string tag) {
 }
 
 class router_test : public ::testing::Test {
-protected:
+  protected:
     void SetUp() override {
         r.add(http::verb::get, "/api/v1/broadcasts", tagged(&hit, "list"), "broadcasts_list");
         r.add(http::verb::post, "/api/v1/broadcasts", tagged(&hit, "create"), "broadcasts_create");
@@ -91,8 +91,7 @@ TEST_F(router_test, capture_needs_a_non_empty_segment) {
     EXPECT_EQ(call(http::verb::get, "/hls/b1/seg.ts/more").result, outcome::not_found);
     EXPECT_EQ(call(http::verb::get, "/api/v1/broadcasts/").result, outcome::not_found);
     EXPECT_EQ(call(http::verb::get, "/nope").result, outcome::not_found);
-    EXPECT_EQ(call(http::verb::get, "/api/v1/broadcasts/b1/status/").result,
-              outcome::not_found);
+    EXPECT_EQ(call(http::verb::get, "/api/v1/broadcasts/b1/status/").result, outcome::not_found);
 }
 
 TEST_F(router_test, head_is_routed_to_get) {
@@ -126,9 +125,9 @@ TEST_F(router_test, percent_decoding_of_params) {
 }
 
 TEST_F(router_test, traversal_nul_and_encoded_slash_are_400) {
-    for (const char* bad : {"/hls/../etc/passwd", "/hls/%2e%2e/x", "/hls/b1/%2E%2E",
-                            "/hls/./x", "/hls/a%2Fb/x", "/hls/a%2fb/x", "/hls/a%00/x",
-                            "/hls/%zz/x", "/hls/a%2/x", "/hls/a%", "/static/a/../../b"}) {
+    for (const char* bad : {"/hls/../etc/passwd", "/hls/%2e%2e/x", "/hls/b1/%2E%2E", "/hls/./x",
+                            "/hls/a%2Fb/x", "/hls/a%2fb/x", "/hls/a%00/x", "/hls/%zz/x",
+                            "/hls/a%2/x", "/hls/a%", "/static/a/../../b"}) {
         auto m = call(http::verb::get, bad);
         EXPECT_EQ(m.result, outcome::bad_request) << bad;
         EXPECT_FALSE(m.error.empty()) << bad;

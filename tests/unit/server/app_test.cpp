@@ -24,7 +24,7 @@ namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
 class temp_dir {
-public:
+  public:
     temp_dir() {
         std::random_device rd;
         path_ = fs::temp_directory_path() / ("livehouse-app-" + std::to_string(rd()));
@@ -38,7 +38,7 @@ public:
     temp_dir& operator=(const temp_dir&) = delete;
     [[nodiscard]] std::string str() const { return path_.string(); }
 
-private:
+  private:
     fs::path path_;
 };
 
@@ -62,10 +62,9 @@ http::response<http::string_body> fetch(std::uint16_t port, const std::string& t
                                      result = e;
                                      return;
                                  }
-                                 http::async_read(stream, buffer, res,
-                                                  [&](beast::error_code r, std::size_t) {
-                                                      result = r;
-                                                  });
+                                 http::async_read(
+                                     stream, buffer, res,
+                                     [&](beast::error_code r, std::size_t) { result = r; });
                              });
                          });
     ioc.run();
@@ -142,8 +141,7 @@ TEST(app, port_in_use_is_an_error_naming_the_port) {
     cfg.rtmp.port = (*first)->rtmp_port();
     auto third = app::start(cfg, "");
     ASSERT_FALSE(third);
-    EXPECT_NE(third.err().message.find("rtmp: listen"), std::string::npos)
-        << third.err().message;
+    EXPECT_NE(third.err().message.find("rtmp: listen"), std::string::npos) << third.err().message;
 }
 
 TEST(app, unwritable_data_dir_is_an_error_naming_it) {

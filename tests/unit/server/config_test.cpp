@@ -21,7 +21,7 @@ env_lookup env_of(std::map<std::string, std::string> vars) {
 }
 
 class temp_file {
-public:
+  public:
     explicit temp_file(const std::string& text) {
         std::random_device rd;
         path_ = (std::filesystem::temp_directory_path() /
@@ -34,7 +34,7 @@ public:
     temp_file& operator=(const temp_file&) = delete;
     [[nodiscard]] const std::string& path() const { return path_; }
 
-private:
+  private:
     std::string path_;
 };
 
@@ -204,7 +204,8 @@ TEST(config, ranges_and_choices_are_checked) {
               "config: log.level: 'loud' is not one of trace,debug,info,warn,error,critical,off");
     EXPECT_EQ(error_of("[log]\nformat = \"xml\"\n"),
               "config: log.format: 'xml' is not one of text,json");
-    EXPECT_EQ(error_of("[server]\ndata_dir = \"\"\n"), "config: server.data_dir: must not be empty");
+    EXPECT_EQ(error_of("[server]\ndata_dir = \"\"\n"),
+              "config: server.data_dir: must not be empty");
 }
 
 TEST(config, syntax_errors_carry_the_position) {

@@ -292,13 +292,15 @@ TEST_F(api_test, status_follows_the_lifecycle) {
     EXPECT_EQ(j, json::parse(R"({"id":")" + id +
                              R"(","status":"idle","media_sequence":null,"target_duration":)" +
                              std::to_string(b->snapshot()->target_duration_s) +
-                             R"(,"updated_at":null})"));
+                             R"(,"updated_at":"2026-01-01T00:00:00.000Z"})")); // created_at
 
-    // Live, before the first segment closes: live, still no playlist.
+    // Live, before the first segment closes: live, still no playlist; updated at the start.
+    clock.advance(std::chrono::seconds(10));
     ASSERT_TRUE(b->begin_publish(media::track_set{.video = true, .audio = false}));
     j = body_json(get(target));
     EXPECT_EQ(j["status"], "live");
     EXPECT_TRUE(j["media_sequence"].is_null());
+    EXPECT_EQ(j["updated_at"], "2026-01-01T00:00:10.000Z");
 
     // Two segments: the playlist starts at 0.
     feed_video(*b, 0, 2000);
@@ -320,9 +322,11 @@ TEST_F(api_test, status_follows_the_lifecycle) {
     EXPECT_EQ(j["status"], "suspended");
     EXPECT_EQ(j["media_sequence"], seq); // the same playlist as before
 
+    clock.advance(std::chrono::seconds(30));
     registry.end(id);
     j = body_json(get(target));
     EXPECT_EQ(j["status"], "ended");
+    EXPECT_EQ(j["updated_at"], body_json(get("/api/v1/broadcasts/" + id))["ended_at"]);
 }
 
 TEST_F(api_test, status_of_unknown_broadcast_is_a_short_lived_404) {

@@ -123,21 +123,17 @@ TEST_F(origin_test, suspended_serves_the_same_playlist) {
     }
 }
 
-TEST_F(origin_test, ended_serves_the_final_playlist_or_points_at_the_vod) {
+TEST_F(origin_test, ended_serves_the_final_playlist_with_endlist) {
     auto b = live_broadcast();
     registry.end(b->id());
     const auto snap = b->snapshot();
     ASSERT_EQ(snap->status, media::broadcast_status::ended);
+    ASSERT_TRUE(snap->playlist) << "media keeps the ENDLIST playlist in the snapshot";
     const auto res = get("/hls/" + b->id() + "/index.m3u8");
-    if (snap->playlist) {
-        ASSERT_EQ(res.r().status, http::status::ok);
-        EXPECT_THAT(res.body(), ::testing::HasSubstr("#EXT-X-ENDLIST"));
-        EXPECT_EQ(res.r().cache_control, "public, max-age=60");
-    } else {
-        ASSERT_EQ(res.r().status, http::status::not_found);
-        EXPECT_EQ(body_json(res)["vod_url"],
-                  "http://127.0.0.1:8080/vod/" + b->id() + "/index.m3u8");
-    }
+    ASSERT_EQ(res.r().status, http::status::ok);
+    EXPECT_THAT(res.body(), ::testing::HasSubstr("#EXT-X-ENDLIST"));
+    EXPECT_EQ(res.r().cache_control, "public, max-age=60"); // final: it will not change
+    EXPECT_EQ(res.r().body.get(), snap->playlist.get());
 }
 
 TEST_F(origin_test, ended_without_playlist_is_404_with_vod_url) {
@@ -183,8 +179,7 @@ TEST_F(origin_test, segment_that_left_memory_is_read_from_the_archive) {
     EXPECT_EQ(last().r().status, http::status::ok);
     EXPECT_EQ(last().r().content_type, "video/mp2t");
     EXPECT_EQ(last().r().cache_control, "public, max-age=31536000, immutable");
-    EXPECT_EQ(last().body().size(),
-              fs::file_size(dir.path() / "vod" / b->id() / "seg-0.ts"));
+    EXPECT_EQ(last().body().size(), fs::file_size(dir.path() / "vod" / b->id() / "seg-0.ts"));
     // Still missing everywhere: a short-lived 404.
     EXPECT_EQ(get("/hls/" + b->id() + "/seg-77.ts").responses, 0);
     run_io();

@@ -2,10 +2,10 @@
 #include "state/broadcast_store.hpp"
 
 #include <filesystem>
-#include <sqlite3.h>
 #include <fstream>
 #include <gtest/gtest.h>
 #include <random>
+#include <sqlite3.h>
 #include <thread>
 
 namespace livehouse::state {
@@ -15,7 +15,7 @@ namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
 class temp_dir {
-public:
+  public:
     temp_dir() {
         std::random_device rd;
         path_ = fs::temp_directory_path() / ("livehouse-store-" + std::to_string(rd()));
@@ -29,7 +29,7 @@ public:
     temp_dir& operator=(const temp_dir&) = delete;
     [[nodiscard]] std::string str() const { return path_.string(); }
 
-private:
+  private:
     fs::path path_;
 };
 

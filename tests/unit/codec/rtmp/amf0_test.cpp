@@ -1,11 +1,10 @@
 #include "codec/rtmp/amf0.hpp"
+#include "rtmp_test_util.hpp"
 
 #include <cmath>
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <limits>
-
-#include "rtmp_test_util.hpp"
 
 namespace livehouse::codec::rtmp {
 namespace {
@@ -44,16 +43,24 @@ TEST(Amf0, EncodesScalarsAsTheSpecSays) {
     EXPECT_EQ(hex(encode(1.0)), "003ff0000000000000");
     EXPECT_EQ(hex(encode(true)), "0101");
     EXPECT_EQ(hex(encode(false)), "0100");
-    EXPECT_EQ(hex(encode("ab")), "02000261" "62");
+    EXPECT_EQ(hex(encode("ab")), "02000261"
+                                 "62");
     EXPECT_EQ(hex(encode(amf0_null{})), "05");
     EXPECT_EQ(hex(encode(amf0_undefined{})), "06");
     EXPECT_EQ(hex(encode(amf0_date{0.0, 0})), "0b00000000000000000000");
     // §2.5 object: properties then UTF-8-empty + object-end.
-    EXPECT_EQ(hex(encode(amf0_object{{{"a", 1.0}}})), "0300016100" "3ff0000000000000" "000009");
-    EXPECT_EQ(hex(encode(amf0_ecma_array{{{"a", true}}})), "0800000001" "000161" "0101" "000009");
-    EXPECT_EQ(hex(encode(amf0_strict_array{{1.0, amf0_null{}}})),
-              "0a00000002" "003ff0000000000000" "05");
-    EXPECT_EQ(hex(encode(amf0_typed_object{"C", {}})), "10000143" "000009");
+    EXPECT_EQ(hex(encode(amf0_object{{{"a", 1.0}}})), "0300016100"
+                                                      "3ff0000000000000"
+                                                      "000009");
+    EXPECT_EQ(hex(encode(amf0_ecma_array{{{"a", true}}})), "0800000001"
+                                                           "000161"
+                                                           "0101"
+                                                           "000009");
+    EXPECT_EQ(hex(encode(amf0_strict_array{{1.0, amf0_null{}}})), "0a00000002"
+                                                                  "003ff0000000000000"
+                                                                  "05");
+    EXPECT_EQ(hex(encode(amf0_typed_object{"C", {}})), "10000143"
+                                                       "000009");
 }
 
 TEST(Amf0, RoundTripsEveryType) {
@@ -70,7 +77,8 @@ TEST(Amf0, RoundTripsEveryType) {
         amf0_null{},
         amf0_undefined{},
         amf0_object{},
-        amf0_object{{{"app", "live"}, {"n", 3.0}, {"", true}, {"nested", amf0_object{{{"k", "v"}}}}}},
+        amf0_object{
+            {{"app", "live"}, {"n", 3.0}, {"", true}, {"nested", amf0_object{{{"k", "v"}}}}}},
         amf0_ecma_array{{{"duration", 0.0}, {"width", 320.0}}},
         amf0_strict_array{},
         amf0_strict_array{{1.0, "two", amf0_object{{{"three", 3.0}}}, amf0_strict_array{{4.0}}}},
@@ -116,7 +124,10 @@ TEST(Amf0, Accessors) {
 
 TEST(Amf0, EcmaArrayCountIsOnlyAHint) {
     // Count says 5, one property follows: the end marker decides (encoders get the count wrong).
-    auto d = decode(std::string("\x08\x00\x00\x00\x05\x00\x01" "a" "\x05\x00\x00\x09", 12));
+    auto d = decode(std::string("\x08\x00\x00\x00\x05\x00\x01"
+                                "a"
+                                "\x05\x00\x00\x09",
+                                12));
     ASSERT_TRUE(d.has_value()) << d.err().message;
     EXPECT_EQ(*d, amf0_value(amf0_ecma_array{{{"a", amf0_null{}}}}));
 }
@@ -126,13 +137,24 @@ TEST(Amf0, EveryTruncationIsAnError) {
                                       {"arr", amf0_strict_array{{1.0, true}}},
                                       {"e", amf0_ecma_array{{{"d", amf0_date{5.0, 0}}}}},
                                       {"t", amf0_typed_object{"T", {{"u", amf0_undefined{}}}}},
-                                      {"l", std::string(70000, 'y')}}};
-    const std::string bytes = encode(v);
+                                      {"n", amf0_null{}}}};
+    // ... followed by a long string (§2.14), hand-encoded to keep it short.
+    const std::string bytes = encode(v) + std::string("\x0c\x00\x00\x00\x05hello", 10);
+    const std::string_view first = std::string_view(bytes).substr(0, bytes.size() - 10);
     for (std::size_t n = 0; n < bytes.size(); ++n) {
-        auto d = decode(std::string_view(bytes).substr(0, n));
-        EXPECT_FALSE(d.has_value()) << "prefix " << n;
+        const auto prefix = std::string_view(bytes).substr(0, n);
+        if (n == first.size()) {
+            EXPECT_TRUE(amf0_decode_all(core::as_bytes(prefix)).has_value());
+            continue;
+        }
+        auto d = amf0_decode_all(core::as_bytes(prefix));
+        EXPECT_EQ(d.has_value(), n == 0) << "prefix " << n;
     }
-    EXPECT_TRUE(decode(bytes).has_value());
+    auto all = amf0_decode_all(core::as_bytes(bytes));
+    ASSERT_TRUE(all.has_value());
+    ASSERT_EQ(all->size(), 2U);
+    EXPECT_EQ((*all)[0], v);
+    EXPECT_EQ((*all)[1], amf0_value("hello"));
 }
 
 TEST(Amf0, DepthLimit) {
@@ -216,7 +238,11 @@ TEST(Amf0, RefusesUnsupportedMarkers) {
 
 TEST(Amf0, ErrorsTellTheStory) {
     // {"app": <string claiming 10 bytes with 2 present>}
-    auto d = decode(std::string("\x03\x00\x03" "app" "\x02\x00\x0a" "li", 11));
+    auto d = decode(std::string("\x03\x00\x03"
+                                "app"
+                                "\x02\x00\x0a"
+                                "li",
+                                11));
     ASSERT_FALSE(d.has_value());
     EXPECT_EQ(d.err().message,
               "amf0: object: property 'app': string: truncated: length 10 > 2 bytes left");

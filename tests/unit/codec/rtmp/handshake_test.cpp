@@ -1,4 +1,5 @@
 #include "codec/rtmp/handshake.hpp"
+#include "rtmp_test_util.hpp"
 
 #include <array>
 #include <cstring>
@@ -6,8 +7,6 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <random>
-
-#include "rtmp_test_util.hpp"
 
 namespace livehouse::codec::rtmp {
 namespace {
@@ -28,7 +27,9 @@ bytes hmac(const bytes& key, const bytes& data) {
          out.data(), &len);
     return out;
 }
-bytes to_bytes(std::string_view s) { return {s.begin(), s.end()}; }
+bytes to_bytes(std::string_view s) {
+    return {s.begin(), s.end()};
+}
 bytes with_suffix(std::string_view text) {
     bytes k = to_bytes(text);
     k.insert(k.end(), key_suffix.begin(), key_suffix.end());
@@ -76,7 +77,9 @@ bytes make_c0c1(std::uint32_t version, int scheme, unsigned seed = 1) {
     return c;
 }
 
-core::bytes_view view(const bytes& b) { return {b.data(), b.size()}; }
+core::bytes_view view(const bytes& b) {
+    return {b.data(), b.size()};
+}
 
 TEST(Handshake, PlainEchoesC1) {
     const bytes c0c1 = make_c0c1(0, -1);
@@ -142,8 +145,12 @@ void expect_digest_answer(int scheme) {
     EXPECT_NE(bytes(s2 + 8, s2 + 1536), bytes(c1 + 8, c1 + 1536));
 }
 
-TEST(Handshake, DigestScheme0) { expect_digest_answer(0); }
-TEST(Handshake, DigestScheme1) { expect_digest_answer(1); }
+TEST(Handshake, DigestScheme0) {
+    expect_digest_answer(0);
+}
+TEST(Handshake, DigestScheme1) {
+    expect_digest_answer(1);
+}
 
 TEST(Handshake, InvalidDigestFallsBackToPlain) {
     bytes c0c1 = make_c0c1(0x09007c02, 1);
@@ -207,8 +214,10 @@ TEST(Handshake, CapturedFfmpegC1AndNginxS1Validate) {
 
     // nginx signed its S2 with the key derived from ffmpeg's C1 digest, as we do.
     const auto c1_off = digest_offset(c1, *client_scheme);
-    const bytes key = hmac(with_suffix(fms_text), bytes(c1.data() + c1_off, c1.data() + c1_off + 32));
-    EXPECT_EQ(hmac(key, bytes(s2.data(), s2.data() + 1504)), bytes(s2.data() + 1504, s2.data() + 1536));
+    const bytes key =
+        hmac(with_suffix(fms_text), bytes(c1.data() + c1_off, c1.data() + c1_off + 32));
+    EXPECT_EQ(hmac(key, bytes(s2.data(), s2.data() + 1504)),
+              bytes(s2.data() + 1504, s2.data() + 1536));
 
     // And our server answers ffmpeg's C1 the digest way.
     server_handshake hs;
@@ -222,7 +231,8 @@ TEST(Handshake, CapturedFfmpegC1AndNginxS1Validate) {
 TEST(Handshake, KeysAreTheKnownText) {
     EXPECT_EQ(core::as_chars(flash_player_key(false)), fp_text);
     EXPECT_EQ(core::as_chars(flash_media_server_key(false)), fms_text);
-    EXPECT_EQ(bytes(flash_player_key(true).begin(), flash_player_key(true).end()), with_suffix(fp_text));
+    EXPECT_EQ(bytes(flash_player_key(true).begin(), flash_player_key(true).end()),
+              with_suffix(fp_text));
     EXPECT_EQ(bytes(flash_media_server_key(true).begin(), flash_media_server_key(true).end()),
               with_suffix(fms_text));
 }

@@ -1,10 +1,9 @@
+#include "codec/rtmp/chunk_reader.hpp"
 #include "codec/rtmp/messages.hpp"
+#include "rtmp_test_util.hpp"
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
-
-#include "codec/rtmp/chunk_reader.hpp"
-#include "rtmp_test_util.hpp"
 
 namespace livehouse::codec::rtmp {
 namespace {
@@ -135,17 +134,67 @@ TEST(Messages, ParseMetadata) {
     auto m = make_command(1, 4, forwarded);
     auto md = parse_metadata(m.bytes());
     ASSERT_TRUE(md.has_value()) << md.err().message;
-    EXPECT_EQ(md->get_number("width"), 640);
+    ASSERT_TRUE(md->has_value());
+    EXPECT_EQ((*md)->get_number("width"), 640);
 
     const amf0_value set[] = {"@setDataFrame", "onMetaData", amf0_object{{{"height", 480.0}}}};
     auto md2 = parse_metadata(make_command(1, 4, set).bytes());
     ASSERT_TRUE(md2.has_value());
-    EXPECT_EQ(md2->get_number("height"), 480);
+    ASSERT_TRUE(md2->has_value());
+    EXPECT_EQ((*md2)->get_number("height"), 480);
 
+    // Other data messages are not errors, just not metadata.
     const amf0_value other[] = {"@setDataFrame", "onCuePoint", amf0_object{}};
-    EXPECT_FALSE(parse_metadata(make_command(1, 4, other).bytes()).has_value());
+    auto cue = parse_metadata(make_command(1, 4, other).bytes());
+    ASSERT_TRUE(cue.has_value());
+    EXPECT_FALSE(cue->has_value());
     const amf0_value no_obj[] = {"onMetaData", 1.0};
-    EXPECT_FALSE(parse_metadata(make_command(1, 4, no_obj).bytes()).has_value());
+    auto bare = parse_metadata(make_command(1, 4, no_obj).bytes());
+    ASSERT_TRUE(bare.has_value());
+    EXPECT_FALSE(bare->has_value());
+    // Malformed AMF0 is.
+    EXPECT_FALSE(parse_metadata(core::as_bytes(std::string_view("\x02\x00\x0aonMeta", 9))));
+}
+
+TEST(Messages, SplitAggregate) {
+    // Two FLV-framed sub-messages at 1000 and 1040 in an aggregate stamped 5000 on stream 1.
+    std::string body;
+    core::byte_writer w(body);
+    auto sub = [&](std::uint8_t type, std::uint32_t ts, std::string_view data) {
+        w.u8(type);
+        w.u24(static_cast<std::uint32_t>(data.size()));
+        w.u24(ts & 0xFFFFFFU);
+        w.u8(static_cast<std::uint8_t>(ts >> 24U));
+        w.u24(0);
+        w.bytes(data);
+        w.u32(static_cast<std::uint32_t>(11 + data.size()));
+    };
+    sub(9, 1000, "video");
+    sub(8, 1040, "au");
+    message agg;
+    agg.type = message_type::aggregate;
+    agg.stream_id = 1;
+    agg.csid = 7;
+    agg.timestamp_ms = 5000;
+    agg.payload = core::make_shared_bytes(body);
+    auto parts = split_aggregate(agg);
+    ASSERT_TRUE(parts.has_value()) << parts.err().message;
+    ASSERT_EQ(parts->size(), 2U);
+    EXPECT_EQ((*parts)[0].type, message_type::video);
+    EXPECT_EQ((*parts)[0].timestamp_ms, 5000);
+    EXPECT_EQ(*(*parts)[0].payload, "video");
+    EXPECT_EQ((*parts)[1].type, message_type::audio);
+    EXPECT_EQ((*parts)[1].timestamp_ms, 5040);
+    EXPECT_EQ((*parts)[1].stream_id, 1U);
+    EXPECT_EQ(*(*parts)[1].payload, "au");
+
+    // Every truncation is an error, never an overrun.
+    for (std::size_t n = 1; n < body.size(); ++n) {
+        message cut = agg;
+        cut.payload = core::make_shared_bytes(body.substr(0, n));
+        const bool boundary = n == 11 + 5 + 4;
+        EXPECT_EQ(split_aggregate(cut).has_value(), boundary) << n;
+    }
 }
 
 TEST(Messages, CapturedCommandsParse) {

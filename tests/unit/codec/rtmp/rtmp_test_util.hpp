@@ -1,15 +1,15 @@
 // Helpers shared by the RTMP codec tests: the captured publish session and small byte builders.
 #pragma once
 
+#include "codec/rtmp/chunk_reader.hpp"
+#include "codec/rtmp/handshake.hpp"
+#include "core/bytes.hpp"
+
 #include <cstdint>
 #include <fstream>
 #include <iterator>
 #include <string>
 #include <vector>
-
-#include "codec/rtmp/chunk_reader.hpp"
-#include "codec/rtmp/handshake.hpp"
-#include "core/bytes.hpp"
 
 namespace livehouse::codec::rtmp::test {
 
@@ -33,7 +33,9 @@ inline const std::string& captured_s2c() {
     return bytes;
 }
 /// The client's chunk stream (after the handshake).
-inline std::string captured_chunks() { return captured_c2s().substr(1 + 2 * handshake_size); }
+inline std::string captured_chunks() {
+    return captured_c2s().substr(1 + 2 * handshake_size);
+}
 
 inline std::vector<message> drain(chunk_reader& r) {
     std::vector<message> out;
