@@ -4,6 +4,7 @@
 //
 // Usage: node bench/ingest_delay.mjs --rtmp <rtmp://host:port/app/key> --playlist <url>
 //                                    --sample <file.flv> [--seconds 40] [--server name]
+//                                    [--poll-ms 10]
 //
 // Method:
 // - ffmpeg publishes the sample with -re through a TCP proxy in this process. The proxy follows
@@ -12,9 +13,9 @@
 //   keyframe message (FLV VIDEODATA frame type 1, AVC NALU packet) has been forwarded, keyed by
 //   its RTMP timestamp. That is when the server can first see the keyframe that closes the open
 //   segment; no model of ffmpeg's -re pacing is needed.
-// - The playlist is polled every 20 ms from before the publish starts. Segment k's end in media
-//   time is the first keyframe's timestamp plus the sum of the EXTINF durations up to and
-//   including k; the keyframe at (nearest to) that timestamp is the one that closed it. The
+// - The playlist is polled every --poll-ms (10 ms) from before the publish starts. Segment k's
+//   end in media time is the first keyframe's timestamp plus the sum of the EXTINF durations up
+//   to and including k; the keyframe at (nearest to) that timestamp is the one that closed it. The
 //   delay is the time the segment first appears in the playlist minus the time that keyframe
 //   was forwarded. The figure includes up to one poll interval and one HTTP round trip on
 //   loopback (~1 ms).
@@ -37,6 +38,7 @@ const { values: args } = parseArgs({
         sample: { type: 'string' },
         seconds: { type: 'string', default: '40' },
         server: { type: 'string', default: 'unknown' },
+        'poll-ms': { type: 'string', default: '10' },
     },
 });
 if (!args.rtmp || !args.playlist || !args.sample) {
@@ -44,7 +46,7 @@ if (!args.rtmp || !args.playlist || !args.sample) {
     process.exit(2);
 }
 const seconds = Number(args.seconds);
-const pollMs = 20;
+const pollMs = Number(args['poll-ms']);
 
 const target = new URL(args.rtmp);
 const upstreamPort = Number(target.port || 1935);

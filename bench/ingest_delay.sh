@@ -5,6 +5,7 @@
 #
 # Usage: bench/ingest_delay.sh <livehouse|nginx-rtmp>
 #   BENCH_DELAY_SECONDS  publish length (default 40 -> about 19 segments measured)
+#   BENCH_POLL_MS        playlist poll interval (default 10; the delay's resolution)
 #
 # Prints one line: RESULT bench=delay server=... delay_mean_ms=... (per-segment figures on stderr)
 set -euo pipefail
@@ -21,4 +22,5 @@ bench_server_start "$server"
 line=$(bench_stream_new delay0)
 read -r publish_url playlist_url <<<"$line"
 node "$bench_root/ingest_delay.mjs" --server "$server" --rtmp "$publish_url" \
-    --playlist "$playlist_url" --sample "$SAMPLE" --seconds "${BENCH_DELAY_SECONDS:-40}"
+    --playlist "$playlist_url" --sample "$SAMPLE" --seconds "${BENCH_DELAY_SECONDS:-40}" \
+    --poll-ms "${BENCH_POLL_MS:-10}"

@@ -134,7 +134,7 @@ describe('ingest security', {concurrency : true}, () => {
 
     for (const [kind, opts, codec] of [[ 'audio-only', {video : false}, 'aac' ],
                                        [ 'video-only', {audio : false}, 'h264' ]]) {
-        it(`packages an ${kind} publish into valid single-stream segments`, async () => {
+        it(`packages ${kind} publishes into valid single-stream segments`, async () => {
             const b = await server.createBroadcast(kind);
             const pub = startPublish({key : b.stream_key, ...opts});
             await server.waitForStatus(b.id, 'live', 20000, {publisher : pub});

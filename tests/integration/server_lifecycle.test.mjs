@@ -95,8 +95,10 @@ describe('server process', {concurrency : true}, () => {
            }
        });
 
-    it('generates the admin token into <data_dir>/admin.token and prints it only on the first start',
+    it('generates the admin token into <data_dir>/admin.token, printed on the first start only',
        async () => {
+           const create = (server, token) =>
+               server.request('POST', '/api/v1/broadcasts', {token, json : {title : 't'}});
            const first = await h.startServer({adminToken : null});
            let second;
            try {
@@ -104,29 +106,23 @@ describe('server process', {concurrency : true}, () => {
                assert.ok(fs.existsSync(file), `no ${file}`);
                const token = fs.readFileSync(file, 'utf8').trim();
                assert.ok(token.length >= 32, `generated token "${token}" is too short`);
-               assert.equal(fs.statSync(file).mode & 0o077, 0,
-                            'admin.token must be readable by its owner only');
-               assert.ok(first.output().includes(token),
-                         'the first start prints the generated token');
-               assert.equal((await first.request('POST', '/api/v1/broadcasts',
-                                                 {token, json : {title : 't'}}))
-                                .status,
-                            201);
-               assert.equal((await first.request('POST', '/api/v1/broadcasts',
-                                                 {token : 'x', json : {title : 't'}}))
-                                .status,
-                            401);
+               const mode = fs.statSync(file).mode;
+               assert.equal(mode & 0o077, 0, 'admin.token must be readable by its owner only');
+               // The ready file can beat the server's stderr through the pipe: wait for the line.
+               await h.waitFor(() => first.output().includes(token),
+                               {timeoutMs : 3000, what : 'the generated token on stderr'});
+               assert.equal((await create(first, token)).status, 201);
+               assert.equal((await create(first, 'x')).status, 401);
                assert.equal((await first.stop()).code, 0);
 
                second = await h.startServer({adminToken : null, dataDir : first.dataDir});
-               assert.equal(fs.readFileSync(file, 'utf8').trim(), token,
-                            'the token file is kept across restarts');
-               assert.ok(!second.output().includes(token),
-                         'the second start printed the token again');
-               assert.equal((await second.request('POST', '/api/v1/broadcasts',
-                                                  {token, json : {title : 't'}}))
-                                .status,
-                            201);
+               assert.equal(fs.readFileSync(file, 'utf8').trim(), token, 'the token file is kept');
+               // Both go to stderr, a token line before "listening": once that line is in, a
+               // token line would be too.
+               await h.waitFor(() => second.output().includes('listening'),
+                               {timeoutMs : 3000, what : 'the "listening" log line'});
+               assert.ok(!second.output().includes(token), 'the second start printed the token');
+               assert.equal((await create(second, token)).status, 201);
            } finally {
                await first.stop();
                await second?.stop();
