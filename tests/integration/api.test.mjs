@@ -30,7 +30,7 @@ function assertShortCache(cc, what) {
               `${what}: Cache-Control ${cc}`);
 }
 
-describe('HTTP API', () => {
+describe('HTTP API', {timeout : 60000}, () => {
     let server;
     let root;
     let b;

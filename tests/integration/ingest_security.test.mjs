@@ -15,7 +15,7 @@ const RTMP_TIMEOUT_S = 30;
 const MAX_MESSAGE_BYTES = 1 << 20;
 const CLOSE_WITHIN_MS = 10000;
 
-describe('ingest security', {concurrency : true}, () => {
+describe('ingest security', {concurrency : true, timeout : 180000}, () => {
     let server;
     const publishers = [];
     const startPublish = (o) => {

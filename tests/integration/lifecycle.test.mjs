@@ -8,14 +8,15 @@ import {after, before, describe, it} from 'node:test';
 
 import * as h from './lib/harness.mjs';
 
-const GRACE_S = 6;
+// Long enough to watch the suspended playlist and republish inside it on a loaded machine.
+const GRACE_S = 8;
 
 function maxAge(cacheControl) {
     const m = /(?:^|[,\s])max-age=(\d+)/.exec(cacheControl ?? '');
     return m ? Number(m[1]) : null;
 }
 
-describe('broadcast lifecycle', () => {
+describe('broadcast lifecycle', {timeout : 240000}, () => {
     let server;
     let b;     // the broadcast taken through the whole lifecycle
     let other; // a second broadcast, ended by DELETE
@@ -63,11 +64,12 @@ describe('broadcast lifecycle', () => {
     });
 
     it('is suspended when the publisher vanishes, and keeps serving the same playlist',
-       async () => {
+       async (t) => {
            const p = publishers[publishers.length - 1];
            await p.stop('SIGKILL');
            killedAt = Date.now();
            await server.waitForStatus(b.id, 'suspended', 10000);
+           t.diagnostic(`suspended ${Date.now() - killedAt} ms after the publisher was killed`);
 
            const first = await server.getPlaylist(b.id);
            assert.equal(first.status, 200,
@@ -92,10 +94,11 @@ describe('broadcast lifecycle', () => {
            assert.equal((await server.getStatus(b.id)).status, 'suspended');
        });
 
-    it('resumes on republish: live, EXT-X-DISCONTINUITY, media sequence continues', async () => {
+    it('resumes on republish: live, EXT-X-DISCONTINUITY, media sequence continues', async (t) => {
         republish = h.publish({rtmpUrl : server.rtmpUrl, key : b.stream_key, seconds : 4});
         publishers.push(republish);
         await server.waitForStatus(b.id, 'live', 10000, {publisher : republish});
+        t.diagnostic(`live again ${Date.now() - killedAt} ms after the first publisher was killed`);
         assert.ok(Date.now() - killedAt < GRACE_S * 1000, 'republished inside the grace period');
         let previous = history.last;
         const {parsed} = await server.waitForPlaylist(b.id, (pl) => {
@@ -119,21 +122,19 @@ describe('broadcast lifecycle', () => {
                          'only the republish boundary is a discontinuity');
     });
 
-    it('ends after the grace period once the publisher stops', async () => {
-        const exit = await republish.waitExit(20000);
+    it('ends after the grace period once the publisher stops', async (t) => {
+        // Timed from the moment the status says suspended (polled every 200 ms while the 4 s
+        // republish runs out), not from ffmpeg's exit, which can lag on a loaded machine.
+        await server.waitForStatus(b.id, 'suspended', 20000);
+        const suspendedAt = Date.now();
+        const exit = await republish.waitExit(10000);
         assert.ok(exit, 'the 4 s republish finished');
         assert.equal(exit.code, 0, `ffmpeg exit: ${JSON.stringify(exit)}`);
-        const stoppedAt = Date.now();
-        await server.waitForStatus(b.id, 'suspended', 10000).catch(async (e) => {
-            // It may already be past suspended if this machine is very slow; say so.
-            const st = await server.getStatus(b.id);
-            if (st.status !== 'ended')
-                throw e;
-        });
         await server.waitForStatus(b.id, 'ended', GRACE_S * 1000 + 10000);
-        const waited = Date.now() - stoppedAt;
-        assert.ok(waited >= GRACE_S * 1000 - 1500,
-                  `ended ${waited} ms after the publisher left; grace period is ${GRACE_S} s`);
+        const waited = Date.now() - suspendedAt;
+        t.diagnostic(`ended ${waited} ms after it was seen suspended`);
+        assert.ok(waited >= GRACE_S * 1000 - 1000,
+                  `ended ${waited} ms after it was seen suspended; grace period is ${GRACE_S} s`);
     });
 
     it('leaves a VOD playlist that covers the whole broadcast and decodes end to end',

@@ -31,7 +31,7 @@ async function httpRequestCount(server) {
     return m.samples.filter((s) => names.has(s.name)).reduce((sum, s) => sum + s.value, 0);
 }
 
-describe('publish and watch live', () => {
+describe('publish and watch live', {timeout : 180000}, () => {
     let server;
     let broadcast;
     let newerIdle;

@@ -21,7 +21,7 @@ async function occupyPort() {
     return {port : srv.address().port, close : () => new Promise((r) => srv.close(r))};
 }
 
-describe('server process', {concurrency : true}, () => {
+describe('server process', {concurrency : true, timeout : 180000}, () => {
     it('refuses an unknown config key, naming it, with exit code 1', async () => {
         const cases = [
             [ '[hls]\nsegment_targt_ms = 1000\n', 'segment_targt_ms' ],

@@ -412,8 +412,9 @@ export class LivehouseServer {
                 return last;
             if (publisher && !publisher.running) {
                 throw new assert.AssertionError({
-                    message : `broadcast ${id} is ${last.status}, not ${status}, and its publisher ` +
-                                  `exited: ${JSON.stringify(publisher.exitInfo)}\n${this.context()}`,
+                    message :
+                        `broadcast ${id} is ${last.status}, not ${status}, and its publisher ` +
+                            `exited: ${JSON.stringify(publisher.exitInfo)}\n${this.context()}`,
                 });
             }
             return null;
