@@ -101,7 +101,7 @@ struct broadcast::impl {
         std::atomic_store(&snap, std::shared_ptr<const live_snapshot>(std::move(s)));
     }
 
-    void close_segment(cut_segment c) {
+    void close_segment(cut_segment c, std::chrono::steady_clock::time_point received_at) {
         if (!target_duration_s) {
             target_duration_s = seg->target_duration_s();
         }
@@ -125,6 +125,18 @@ struct broadcast::impl {
         }
         render_playlist();
         publish_snapshot();
+        if (config.segments_produced != nullptr) {
+            config.segments_produced->inc();
+        }
+        if (config.segment_bytes != nullptr) {
+            config.segment_bytes->inc(s->data->size());
+        }
+        if (config.playlist_delay != nullptr &&
+            received_at != std::chrono::steady_clock::time_point{}) {
+            config.playlist_delay->observe(
+                std::chrono::duration<double>(std::chrono::steady_clock::now() - received_at)
+                    .count());
+        }
     }
 
     void flush_publish() {
@@ -132,7 +144,7 @@ struct broadcast::impl {
             return;
         }
         if (auto c = seg->flush()) {
-            close_segment(std::move(*c));
+            close_segment(std::move(*c), {});
         }
         if (seg->dropped_frames() > 0) {
             spdlog::debug("broadcast {}: {} frames dropped this publish", record.id,
@@ -226,7 +238,7 @@ void broadcast::on_frame(const frame& f) {
         m.open_pdt = m.clock.wall();
     }
     if (cut) {
-        m.close_segment(std::move(*cut));
+        m.close_segment(std::move(*cut), f.received_at);
     }
 }
 

@@ -18,6 +18,7 @@
 
 #include "core/bytes.hpp"
 #include "core/clock.hpp"
+#include "core/metrics.hpp"
 #include "core/result.hpp"
 #include "media/frame.hpp"
 
@@ -86,6 +87,12 @@ struct packager_config {
     std::chrono::seconds grace_period{30};
     /// Archive under <data_dir>/vod/<id>/; empty: no archive.
     std::string data_dir;
+    /// Optional instruments (owned by the metrics registry, which outlives every broadcast).
+    core::counter* segments_produced = nullptr;
+    core::counter* segment_bytes = nullptr;
+    /// Seconds from the arrival of the frame that closed a segment (frame::received_at) to the
+    /// new playlist being visible to readers: the ingest-to-playlist delay.
+    core::histogram* playlist_delay = nullptr;
 };
 
 /// Runs a blocking task (archive file writes) off the event loops. Tests run it inline.

@@ -4,6 +4,7 @@
 // widened to 64 bits by the chunk reader (extended timestamps, 32-bit wrap).
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 
 #include "core/bytes.hpp"
@@ -18,6 +19,9 @@ struct frame {
     std::int32_t cts_ms = 0; ///< composition time offset (video only): pts = dts + cts
     bool keyframe = false;   ///< video IDR; always true for audio
     core::shared_bytes payload;
+    /// When ingest finished receiving the frame's last byte (real steady time; used only to
+    /// measure the ingest-to-playlist delay). Default: unknown.
+    std::chrono::steady_clock::time_point received_at{};
 };
 
 /// Which elementary streams a publish carries (from onMetaData and the sequence headers).

@@ -195,6 +195,16 @@ core::result<void> app::build(const std::string& ready_file) {
     pc.window_segments = cfg_.hls.window_segments;
     pc.grace_period = std::chrono::seconds(cfg_.hls.grace_period_s);
     pc.data_dir = dir;
+    pc.segments_produced =
+        &metrics_.add_counter("hls_segments_total", "HLS segments closed (all broadcasts).");
+    pc.segment_bytes =
+        &metrics_.add_counter("hls_segment_bytes_total", "Bytes of MPEG-TS in closed segments.");
+    // Buckets from 50 us: the packager closes a segment inside the ingest read that delivered
+    // the keyframe, so this delay is expected in the tens of microseconds.
+    pc.playlist_delay = &metrics_.add_histogram(
+        "hls_playlist_delay_seconds",
+        "From the arrival of the frame that closed a segment to the playlist listing it.",
+        {0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05, 0.25});
     registry_ = std::make_unique<media::broadcast_registry>(pc, clock_, file_io);
     // Before restore(): broadcasts a crash left live are ended by it, and that must persist.
     registry_->on_change(

@@ -126,6 +126,7 @@ void rtmp_session::on_read(const boost::system::error_code& ec, std::size_t n) {
     if (closed_ || closing_) {
         return;
     }
+    read_at_ = std::chrono::steady_clock::now();
     if (ec) {
         if (ec == asio::error::eof || ec == asio::error::connection_reset) {
             close("peer closed the connection", close_kind::normal);
@@ -595,6 +596,7 @@ void rtmp_session::on_media(const rtmp::message& m) {
     out.cts_ms = f.cts_ms;
     out.keyframe = f.keyframe;
     out.payload = core::make_shared_bytes(std::move(f.payload));
+    out.received_at = read_at_;
     broadcast_->on_frame(out);
     ++frames_;
     ctx_->counters.frames.fetch_add(1, std::memory_order_relaxed);

@@ -113,6 +113,8 @@ class rtmp_session : public std::enable_shared_from_this<rtmp_session> {
     std::vector<std::uint8_t> buf_;
     std::size_t begin_ = 0;
     std::size_t end_ = 0;
+    /// When the read that delivered the bytes being parsed completed (ingest-to-playlist delay).
+    std::chrono::steady_clock::time_point read_at_{};
     codec::rtmp::server_handshake handshake_;
     codec::rtmp::chunk_reader reader_;
 

@@ -343,8 +343,10 @@ class Ingest : public ::testing::Test {
             pool_->stop();
             pool_->join();
         }
-        pool_.reset(); // sessions die with their contexts, before the registry
+        // The listener's acceptor and timer belong to a pool context: they go first. Sessions
+        // die with their contexts, before the registry they publish to.
         listener_.reset();
+        pool_.reset();
         server_.reset();
         registry_.reset();
     }

@@ -495,10 +495,12 @@ TEST_F(CapturedSession, DecodesThePublishFlow) {
         } else if (m.type == message_type::data_amf0) {
             auto md = parse_metadata(m.bytes());
             ASSERT_TRUE(md.has_value()) << md.err().message;
-            EXPECT_EQ(md->get_number("width"), 320);
-            EXPECT_EQ(md->get_number("height"), 240);
-            EXPECT_EQ(md->get_number("videocodecid"), 7);  // AVC
-            EXPECT_EQ(md->get_number("audiocodecid"), 10); // AAC
+            ASSERT_TRUE(md->has_value());
+            const auto& meta = **md;
+            EXPECT_EQ(meta.get_number("width"), 320);
+            EXPECT_EQ(meta.get_number("height"), 240);
+            EXPECT_EQ(meta.get_number("videocodecid"), 7);  // AVC
+            EXPECT_EQ(meta.get_number("audiocodecid"), 10); // AAC
             metadata = true;
         } else if (m.type == message_type::video) {
             ASSERT_GE(m.payload->size(), 5U);
