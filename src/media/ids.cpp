@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
+#include <openssl/sha.h>
 #include <spdlog/spdlog.h>
 
 namespace livehouse::media {
@@ -56,7 +57,7 @@ bool is_valid_broadcast_id(std::string_view id) {
         return false;
     }
     for (char c : id) {
-        const bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
+        const bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
         if (!ok) {
             return false;
         }
@@ -65,8 +66,17 @@ bool is_valid_broadcast_id(std::string_view id) {
 }
 
 bool constant_time_equal(std::string_view a, std::string_view b) {
-    // The length is not secret (every key has the same one); the content is.
-    return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
+    // Hashing first makes the comparison length-independent; CRYPTO_memcmp's running time does
+    // not depend on where the digests differ. A SHA-256 collision is not a practical concern.
+    using digest = std::array<unsigned char, SHA256_DIGEST_LENGTH>;
+    auto sha256 = [](std::string_view s) {
+        digest d{};
+        SHA256(reinterpret_cast<const unsigned char*>(s.data()), s.size(), d.data());
+        return d;
+    };
+    const auto da = sha256(a);
+    const auto db = sha256(b);
+    return CRYPTO_memcmp(da.data(), db.data(), da.size()) == 0;
 }
 
 } // namespace livehouse::media

@@ -19,11 +19,12 @@ inline constexpr std::string_view stream_key_prefix = "live_";
 std::string make_broadcast_id();
 std::string make_stream_key();
 
-/// True if `id` is safe as one path component and URL segment: 1..64 characters of
-/// [a-z0-9_-] (ids made by make_broadcast_id() always are; restored ones are checked).
+/// True if `id` is safe as one path component and URL segment: 1..64 characters of [a-z0-9]
+/// (ids made by make_broadcast_id() always are; restored ones and request paths are checked).
 bool is_valid_broadcast_id(std::string_view id);
 
-/// Constant-time equality (for stream keys: no timing hint at how much of a guess matched).
+/// True when `a` and `b` are equal. Time depends on neither their contents nor where they first
+/// differ, nor (both are hashed first) on either length: for stream keys and admin tokens.
 bool constant_time_equal(std::string_view a, std::string_view b);
 
 } // namespace livehouse::media

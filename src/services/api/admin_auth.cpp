@@ -1,8 +1,6 @@
 #include "services/api/admin_auth.hpp"
 
-#include <array>
-#include <openssl/crypto.h>
-#include <openssl/sha.h>
+#include "media/ids.hpp"
 
 namespace livehouse::services::api {
 
@@ -21,14 +19,6 @@ bool iequals(std::string_view a, std::string_view b) {
         }
     }
     return true;
-}
-
-using digest = std::array<unsigned char, SHA256_DIGEST_LENGTH>;
-
-digest sha256(std::string_view s) {
-    digest d{};
-    SHA256(reinterpret_cast<const unsigned char*>(s.data()), s.size(), d.data());
-    return d;
 }
 
 } // namespace
@@ -50,14 +40,6 @@ std::string_view bearer_token(std::string_view authorization) {
     return token;
 }
 
-bool constant_time_equal(std::string_view a, std::string_view b) {
-    // Hashing first makes the comparison length-independent; CRYPTO_memcmp's running time does
-    // not depend on where the digests differ. A SHA-256 collision is not a practical concern.
-    const auto da = sha256(a);
-    const auto db = sha256(b);
-    return CRYPTO_memcmp(da.data(), db.data(), da.size()) == 0;
-}
-
 bool is_admin(const net::request& req, std::string_view admin_token) {
     if (admin_token.empty()) {
         return false;
@@ -70,7 +52,7 @@ bool is_admin(const net::request& req, std::string_view admin_token) {
     if (token.empty()) {
         return false;
     }
-    return constant_time_equal(token, admin_token);
+    return media::constant_time_equal(token, admin_token);
 }
 
 net::response unauthorized(std::string_view message) {

@@ -17,10 +17,6 @@ namespace livehouse::services::api {
 /// the run of spaces that follows the scheme, with trailing whitespace removed.
 [[nodiscard]] std::string_view bearer_token(std::string_view authorization);
 
-/// True when `a` and `b` are equal. Time depends on neither their contents nor where they first
-/// differ, nor (because both are hashed first) on either length.
-[[nodiscard]] bool constant_time_equal(std::string_view a, std::string_view b);
-
 /// True when `req` carries `Authorization: Bearer <admin_token>` and admin_token is non-empty.
 [[nodiscard]] bool is_admin(const net::request& req, std::string_view admin_token);
 

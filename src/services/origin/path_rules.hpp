@@ -13,23 +13,14 @@
 #include <optional>
 #include <string_view>
 
+#include "media/ids.hpp"
+
 namespace livehouse::services::origin {
 
-inline constexpr std::size_t max_id_length = 64;
 inline constexpr std::string_view playlist_name = "index.m3u8";
 
-/// True for [a-z0-9]{1,64}: the shape of the ids the broadcast registry issues.
-[[nodiscard]] constexpr bool is_valid_broadcast_id(std::string_view id) {
-    if (id.empty() || id.size() > max_id_length) {
-        return false;
-    }
-    for (char c : id) {
-        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'))) {
-            return false;
-        }
-    }
-    return true;
-}
+/// [a-z0-9]{1,64}: the shape of the ids the broadcast registry issues (one rule, in media).
+using media::is_valid_broadcast_id;
 
 /// The sequence number of "seg-<digits>.ts", or nullopt when `file` is anything else (other
 /// characters, no digits, more than 20 digits, or a value above 2^64-1).

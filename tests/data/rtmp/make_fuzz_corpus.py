@@ -90,6 +90,12 @@ def main():
     chunk_files["long-basic-headers"] = bytes([5]) + (
         b"\x00\x00" + b"\x00\x00\x01\x00\x00\x01\x08\x01\x00\x00\x00" + b"x" +
         b"\x01\xff\xff" + b"\x00\x00\x01\x00\x00\x01\x08\x01\x00\x00\x00" + b"y")
+    def flv_tag(typ, ts, data):
+        return (bytes([typ]) + len(data).to_bytes(3, "big") + (ts & 0xFFFFFF).to_bytes(3, "big") +
+                bytes([ts >> 24]) + b"\x00\x00\x00" + data + (11 + len(data)).to_bytes(4, "big"))
+
+    agg = flv_tag(9, 1000, b"\x17\x01\x00\x00\x00vid") + flv_tag(8, 1040, b"\xaf\x01aud")
+    chunk_files["aggregate"] = bytes([17]) + h0(6, 5000, len(agg), 22) + agg
     write("rtmp_chunk", chunk_files)
 
     # AMF0: every command and data payload of the session, and a few shapes it lacks.

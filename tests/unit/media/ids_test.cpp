@@ -33,7 +33,8 @@ TEST(ids, stream_keys_are_live_plus_32_hex_and_unique) {
 }
 
 TEST(ids, valid_ids_are_safe_path_components) {
-    EXPECT_TRUE(is_valid_broadcast_id("abc-12_x"));
+    EXPECT_TRUE(is_valid_broadcast_id("abc12x"));
+    EXPECT_FALSE(is_valid_broadcast_id("abc-12_x"));
     EXPECT_FALSE(is_valid_broadcast_id(""));
     EXPECT_FALSE(is_valid_broadcast_id(".."));
     EXPECT_FALSE(is_valid_broadcast_id("a/b"));

@@ -2,6 +2,7 @@
 // the broadcast object (stream key only for admins), list order, ending, and the status
 // document through a broadcast's whole lifecycle.
 #include "service_fixture.hpp"
+#include "media/ids.hpp"
 #include "services/api/admin_auth.hpp"
 #include "services/api/api_service.hpp"
 #include "services/api/broadcast_json.hpp"
@@ -92,11 +93,11 @@ TEST(admin_auth, bearer_token_parsing) {
 }
 
 TEST(admin_auth, constant_time_equal) {
-    EXPECT_TRUE(constant_time_equal("token", "token"));
-    EXPECT_FALSE(constant_time_equal("token", "tokem"));
-    EXPECT_FALSE(constant_time_equal("token", "token2"));
-    EXPECT_FALSE(constant_time_equal("", "x"));
-    EXPECT_TRUE(constant_time_equal("", ""));
+    EXPECT_TRUE(media::constant_time_equal("token", "token"));
+    EXPECT_FALSE(media::constant_time_equal("token", "tokem"));
+    EXPECT_FALSE(media::constant_time_equal("token", "token2"));
+    EXPECT_FALSE(media::constant_time_equal("", "x"));
+    EXPECT_TRUE(media::constant_time_equal("", ""));
 }
 
 // --- create: body validation -----------------------------------------------------------------
