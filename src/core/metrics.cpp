@@ -11,11 +11,12 @@ namespace livehouse::core {
 
 namespace {
 
-enum kind : int { k_counter, k_gauge, k_callback_gauge, k_histogram };
+enum kind : int { k_counter, k_gauge, k_callback_gauge, k_callback_counter, k_histogram };
 
 constexpr std::string_view kind_name(int k) {
     switch (k) {
     case k_counter:
+    case k_callback_counter:
         return "counter";
     case k_gauge:
     case k_callback_gauge:
@@ -329,10 +330,16 @@ void metrics_registry::add_callback_gauge(std::string_view name, std::string_vie
     find_or_add(name, help, k_callback_gauge, {}, nullptr).read = std::move(read);
 }
 
+void metrics_registry::add_callback_counter(std::string_view name, std::string_view help,
+                                            std::function<double()> read) {
+    std::lock_guard lock(mutex_);
+    find_or_add(name, help, k_callback_counter, {}, nullptr).read = std::move(read);
+}
+
 void metrics_registry::remove_callback_gauge(std::string_view name) {
     std::lock_guard lock(mutex_);
     std::erase_if(entries_, [&](const std::unique_ptr<entry>& e) {
-        return e->kind == k_callback_gauge && e->name == name;
+        return (e->kind == k_callback_gauge || e->kind == k_callback_counter) && e->name == name;
     });
 }
 
@@ -382,6 +389,7 @@ std::string metrics_registry::render() const {
             });
             break;
         case k_callback_gauge:
+        case k_callback_counter:
             out += e->name;
             out += ' ';
             out += format_sample_value(e->read ? e->read() : 0.0);

@@ -139,7 +139,12 @@ class metrics_registry {
     /// stay callable for as long as render() may run (or until remove_callback_gauge()).
     void add_callback_gauge(std::string_view name, std::string_view help,
                             std::function<double()> read);
-    /// Drops a callback gauge (for owners that die before the registry). No-op if absent.
+    /// A counter kept elsewhere (e.g. a service's atomics) and read at render time; the same
+    /// rules as add_callback_gauge. `read` must never decrease.
+    void add_callback_counter(std::string_view name, std::string_view help,
+                              std::function<double()> read);
+    /// Drops a callback gauge or counter (for owners that die before the registry). No-op if
+    /// absent.
     void remove_callback_gauge(std::string_view name);
 
     histogram& add_histogram(std::string_view name, std::string_view help,

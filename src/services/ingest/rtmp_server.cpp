@@ -46,38 +46,45 @@ const ingest_config& rtmp_server::config() const {
 }
 
 void rtmp_server::register_metrics(core::metrics_registry& metrics) const {
-    struct gauge_def {
+    struct metric_def {
         const char* name;
         const char* help;
         double (*read)(const ingest_counters&);
+        bool counter = true; ///< false: a level that goes up and down
     };
-    static constexpr gauge_def defs[] = {
-        {"rtmp_connections_accepted", "RTMP connections accepted since start.",
+    static constexpr metric_def defs[] = {
+        {"rtmp_connections_accepted_total", "RTMP connections accepted since start.",
          [](const ingest_counters& c) {
              return static_cast<double>(c.connections_accepted.load());
          }},
         {"rtmp_connections_open", "RTMP connections open now.",
-         [](const ingest_counters& c) { return static_cast<double>(c.connections_open.load()); }},
-        {"rtmp_received_bytes", "Bytes received from RTMP publishers since start.",
+         [](const ingest_counters& c) { return static_cast<double>(c.connections_open.load()); },
+         false},
+        {"rtmp_received_bytes_total", "Bytes received from RTMP publishers since start.",
          [](const ingest_counters& c) { return static_cast<double>(c.bytes_received.load()); }},
-        {"rtmp_publishes_accepted", "Publish requests answered NetStream.Publish.Start.",
+        {"rtmp_publishes_accepted_total", "Publish requests answered NetStream.Publish.Start.",
          [](const ingest_counters& c) { return static_cast<double>(c.publishes_accepted.load()); }},
-        {"rtmp_publishes_refused", "Publish requests refused (unknown key, already live, ...).",
+        {"rtmp_publishes_refused_total", "Publish requests refused (unknown key, already live, ...).",
          [](const ingest_counters& c) { return static_cast<double>(c.publishes_refused.load()); }},
         {"rtmp_publishing", "RTMP sessions feeding a live broadcast now.",
-         [](const ingest_counters& c) { return static_cast<double>(c.publishing.load()); }},
-        {"rtmp_frames", "Media frames handed to broadcasts since start.",
+         [](const ingest_counters& c) { return static_cast<double>(c.publishing.load()); },
+         false},
+        {"rtmp_frames_total", "Media frames handed to broadcasts since start.",
          [](const ingest_counters& c) { return static_cast<double>(c.frames.load()); }},
-        {"rtmp_media_errors", "Audio/video tags dropped as malformed or unsupported.",
+        {"rtmp_media_errors_total", "Audio/video tags dropped as malformed or unsupported.",
          [](const ingest_counters& c) { return static_cast<double>(c.media_errors.load()); }},
-        {"rtmp_protocol_errors", "RTMP sessions closed for a protocol violation.",
+        {"rtmp_protocol_errors_total", "RTMP sessions closed for a protocol violation.",
          [](const ingest_counters& c) { return static_cast<double>(c.protocol_errors.load()); }},
-        {"rtmp_timeouts", "RTMP sessions closed by a handshake, idle or publish timeout.",
+        {"rtmp_timeouts_total", "RTMP sessions closed by a handshake, idle or publish timeout.",
          [](const ingest_counters& c) { return static_cast<double>(c.timeouts.load()); }},
     };
     for (const auto& d : defs) {
-        metrics.add_callback_gauge(d.name, d.help,
-                                   [ctx = ctx_, read = d.read] { return read(ctx->counters); });
+        auto read = [ctx = ctx_, r = d.read] { return r(ctx->counters); };
+        if (d.counter) {
+            metrics.add_callback_counter(d.name, d.help, std::move(read));
+        } else {
+            metrics.add_callback_gauge(d.name, d.help, std::move(read));
+        }
     }
 }
 

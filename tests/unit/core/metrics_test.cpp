@@ -99,6 +99,17 @@ TEST(metrics, callback_gauge_read_at_render_and_removable) {
     EXPECT_EQ(r.render(), "");
 }
 
+TEST(metrics, callback_counter_renders_as_counter) {
+    metrics_registry r;
+    std::uint64_t n = 7;
+    r.add_callback_counter("frames_total", "Frames.", [&] { return static_cast<double>(n); });
+    const auto text = r.render();
+    EXPECT_NE(text.find("# TYPE frames_total counter\n"), std::string::npos) << text;
+    EXPECT_NE(text.find("frames_total 7\n"), std::string::npos) << text;
+    r.remove_callback_gauge("frames_total");
+    EXPECT_EQ(r.render(), "");
+}
+
 TEST(metrics, special_values) {
     EXPECT_EQ(format_sample_value(std::numeric_limits<double>::infinity()), "+Inf");
     EXPECT_EQ(format_sample_value(-std::numeric_limits<double>::infinity()), "-Inf");
