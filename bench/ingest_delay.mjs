@@ -21,8 +21,11 @@
 //   loopback (~1 ms).
 // - The final segment (closed by the publisher leaving, not by a keyframe) is left out.
 //
-// TODO(metrics): when livehouse exposes a server-side figure for this (e.g. a histogram of
-// keyframe arrival -> live snapshot swap in /metrics), print it next to this external one.
+// Server-side figure: when the server exposes the Prometheus histogram
+// hls_playlist_delay_seconds (livehouse: arrival of the frame that closed a segment -> the new
+// playlist published) at <origin of --playlist>/metrics, its change over the run is printed
+// too (server_delay_*): the external figure minus it is what the network, the HTTP request and
+// the poll add. nginx-rtmp has no such metric; those fields are then absent.
 //
 // Prints: RESULT bench=delay server=... segments=N first_playlist_s=... delay_mean_ms=...
 import { spawn } from 'node:child_process';
@@ -254,6 +257,37 @@ async function poll() {
         }
     }
 }
+// The server's own histogram, if it has one: {sum, count, buckets: [[le, cumulative count]]}.
+const metricName = 'hls_playlist_delay_seconds';
+async function serverHistogram() {
+    try {
+        const res = await fetch(new URL('/metrics', args.playlist));
+        if (!res.ok) {
+            return null;
+        }
+        const h = { sum: 0, count: 0, buckets: [] };
+        let found = false;
+        for (const line of (await res.text()).split('\n')) {
+            const m = line.match(/^(\w+?)(?:\{le="([^"]+)"\})?\s+(\S+)$/);
+            if (!m) {
+                continue;
+            }
+            const [, name, le, value] = m;
+            if (name === `${metricName}_sum`) {
+                h.sum = Number(value);
+                found = true;
+            } else if (name === `${metricName}_count`) {
+                h.count = Number(value);
+            } else if (name === `${metricName}_bucket` && le !== undefined) {
+                h.buckets.push([le === '+Inf' ? Infinity : Number(le), Number(value)]);
+            }
+        }
+        return found ? h : null;
+    } catch {
+        return null;
+    }
+}
+const histogramBefore = await serverHistogram();
 const poller = poll();
 
 const ffmpeg = spawn('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-nostdin', '-re', '-i',
@@ -270,6 +304,7 @@ await new Promise((r) => setTimeout(r, 1000));
 polling = false;
 await poller;
 proxy.close();
+const histogramAfter = histogramBefore ? await serverHistogram() : null;
 
 if (code !== 0) {
     console.error(`ffmpeg exited with ${code}: ${ffmpegErr.slice(0, 500)}`);
@@ -321,8 +356,27 @@ for (const d of delays) {
 const sorted = delays.map((d) => d.delay).sort((a, b) => a - b);
 const q = (p) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))];
 const mean = sorted.reduce((a, b) => a + b, 0) / sorted.length;
+// The server-side histogram's change over the run: mean, and the bucket bound that holds the
+// 50th / 99th percentile observation.
+let serverFields = '';
+if (histogramBefore && histogramAfter && histogramAfter.count > histogramBefore.count) {
+    const n = histogramAfter.count - histogramBefore.count;
+    const meanMs = ((histogramAfter.sum - histogramBefore.sum) / n) * 1000;
+    const bound = (p) => {
+        for (const [le, cumulative] of histogramAfter.buckets) {
+            const before = histogramBefore.buckets.find(([b]) => b === le)?.[1] ?? 0;
+            if (cumulative - before >= p * n) {
+                return le === Infinity ? 'inf' : (le * 1000).toString();
+            }
+        }
+        return 'inf';
+    };
+    serverFields = ` server_delay_count=${n} server_delay_mean_ms=${meanMs.toFixed(3)}` +
+        ` server_delay_p50_le_ms=${bound(0.5)} server_delay_p99_le_ms=${bound(0.99)}`;
+}
 console.log(`RESULT bench=delay server=${args.server} segments=${sorted.length} ` +
     `first_playlist_s=${((firstPlaylistAt - first.at) / 1000).toFixed(3)} ` +
     `delay_mean_ms=${mean.toFixed(1)} delay_p50_ms=${q(0.5).toFixed(1)} ` +
     `delay_min_ms=${sorted[0].toFixed(1)} delay_max_ms=${sorted[sorted.length - 1].toFixed(1)} ` +
-    `poll_ms=${pollMs} load1=${readFileSync('/proc/loadavg', 'utf8').split(' ')[0]}`);
+    `poll_ms=${pollMs} load1=${readFileSync('/proc/loadavg', 'utf8').split(' ')[0]}` +
+    serverFields);

@@ -7,7 +7,8 @@
 #   BENCH_DELAY_SECONDS  publish length (default 40 -> about 19 segments measured)
 #   BENCH_POLL_MS        playlist poll interval (default 10; the delay's resolution)
 #
-# Prints one line: RESULT bench=delay server=... delay_mean_ms=... (per-segment figures on stderr)
+# Prints one line: RESULT bench=delay server=... delay_mean_ms=... (per-segment figures on stderr),
+# with server_delay_* from the server's hls_playlist_delay_seconds histogram when it has one.
 set -euo pipefail
 # shellcheck source=bench/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"

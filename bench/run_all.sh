@@ -79,8 +79,8 @@ echo
 echo "Ingest-to-playlist delay (keyframe closing a segment sent -> segment listed in the playlist):"
 echo
 table delay \
-    "| server | segments | first playlist s | mean ms | p50 ms | min ms | max ms | load avg |" \
-    "server segments first_playlist_s delay_mean_ms delay_p50_ms delay_min_ms delay_max_ms load1"
+    "| server | segments | first playlist s | mean ms | p50 ms | min ms | max ms | server-side mean ms | server-side p99 ≤ ms | load avg |" \
+    "server segments first_playlist_s delay_mean_ms delay_p50_ms delay_min_ms delay_max_ms server_delay_mean_ms server_delay_p99_le_ms load1"
 for note in "${notes[@]}"; do
     echo
     echo "Note: $note"
