@@ -3,7 +3,8 @@
 # the first failure.
 #
 #   1. dependencies   scripts/install-deps.sh (Debian packages + npm ci)
-#   2. build          build/ (Release, -DLIVEHOUSE_WERROR=ON, g++): everything incl. the server
+#   2. build          the layering check (includes point down), then build/ (Release,
+#                     -DLIVEHOUSE_WERROR=ON, g++): everything incl. the server
 #   3. tests          ctest in build/: unit, fuzz-corpus replay, integration (real binary +
 #                     ffmpeg/ffprobe), e2e (Chromium)
 #   4. sanitizers     build-asan/ (ASan+UBSan, asserts on, no server layers): ctest -L 'unit|fuzz'
@@ -93,6 +94,33 @@ run_ctest() {
     fi
 }
 
+# The layering rule (docs/ARCHITECTURE.md): src/<layer> includes only its own and lower layers,
+# and core, codec and media never include Boost.Asio/Beast. The libraries link only downward,
+# but every layer shares src/ as include root and Boost is a system header, so an upward or
+# Asio include would still compile: this check is what makes it a build rule.
+check_layers() {
+    local layers=(core codec media state net services server) i upper found=0
+    for i in "${!layers[@]}"; do
+        upper=$(
+            IFS='|'
+            echo "${layers[*]:$((i + 1))}"
+        )
+        [[ -n $upper ]] || continue
+        if grep -rnE "^[[:space:]]*#[[:space:]]*include[[:space:]]*[\"<]($upper)/" \
+            "src/${layers[$i]}"; then
+            echo "layering: src/${layers[$i]} includes a higher layer ($upper)" >&2
+            found=1
+        fi
+    done
+    if grep -rnE '^[[:space:]]*#[[:space:]]*include[[:space:]]*<boost/(asio|beast)' \
+        src/core src/codec src/media; then
+        echo "layering: core, codec and media must not include Boost.Asio/Beast" >&2
+        found=1
+    fi
+    [[ $found -eq 0 ]] || return 1
+    echo "layering: ok (includes point down; no Asio in core/codec/media)"
+}
+
 echo "stages: $stages"
 
 # ---------------------------------------------------------------------------------------------
@@ -105,6 +133,7 @@ fi
 # ---------------------------------------------------------------------------------------------
 if wanted build; then
     stage "2/5 build (Release, -Werror, $(g++ -dumpfullversion 2>/dev/null || echo g++)) -> build/"
+    check_layers
     cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DLIVEHOUSE_WERROR=ON
     cmake --build build -j "$jobs"
     stage_done
