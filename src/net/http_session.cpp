@@ -263,6 +263,11 @@ void http_session::respond_error(http::status status, std::string_view message,
         keep_alive_ = false;
     }
     auto r = json_error(status, message);
+    if (status == http::status::not_found) {
+        // A short max-age rather than no-store: a CDN in front absorbs a storm of requests for
+        // a missing path (the LINE LIVE 404-retry storm) and still forgets it within a second.
+        r.cache_control = "public, max-age=1";
+    }
     r.cors = true;
     answered_ = true;
     write(std::move(r));

@@ -436,7 +436,7 @@ TEST_F(http_server_test, not_found_method_not_allowed_and_bad_path_are_json_erro
     auto r = c.request(get("/nope"));
     EXPECT_EQ(r.result(), http::status::not_found);
     EXPECT_EQ(r.body(), R"({"error":"not found"})");
-    EXPECT_EQ(r[http::field::cache_control], "no-store");
+    EXPECT_EQ(r[http::field::cache_control], "public, max-age=1");
 
     r = c.request("DELETE /data HTTP/1.1\r\nHost: t\r\n\r\n");
     EXPECT_EQ(r.result(), http::status::method_not_allowed);
