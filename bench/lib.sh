@@ -11,7 +11,8 @@
 #   bench_cleanup                  stops what this script started (by pid); run from an EXIT trap
 #
 # Environment: LIVEHOUSE_BENCH_DIR (default /tmp/livehouse-bench), LIVEHOUSE_BIN (default
-# build/src/server/livehouse), NGINX_BIN (default /usr/sbin/nginx), BENCH_SAMPLE.
+# build/src/server/livehouse), NGINX_BIN (default /usr/sbin/nginx), BENCH_SAMPLE,
+# BENCH_LIVEHOUSE_RTMP (lines added to livehouse's [rtmp] config section, for A/B runs).
 
 bench_root=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo_root=$(dirname "$bench_root")
@@ -111,6 +112,10 @@ grace_period_s = 30
 [log]
 level = "warn"
 EOF
+        # Extra settings for an A/B run, e.g. BENCH_LIVEHOUSE_RTMP='chunk_size = 60000'.
+        if [[ -n ${BENCH_LIVEHOUSE_RTMP:-} ]]; then
+            printf '\n[rtmp]\n%s\n' "$BENCH_LIVEHOUSE_RTMP" >>"$srv_dir/livehouse.toml"
+        fi
         LIVEHOUSE_ADMIN_TOKEN=$srv_token "$LIVEHOUSE_BIN" serve --config "$srv_dir/livehouse.toml" \
             --host 127.0.0.1 --bind 127.0.0.1 --http-port 0 --rtmp-port 0 \
             --data-dir "$srv_dir/data" --ready-file "$srv_dir/ready.json" \

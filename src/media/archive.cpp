@@ -234,7 +234,7 @@ void archive::write_segment(const segment& s) {
         }
         dir_ready_ = true;
     }
-    if (auto r = write_file_atomic(dir_ / segment_uri(s.sequence), *s.data); !r) {
+    if (auto r = write_file_atomic(dir_ / segment_uri(s.sequence), s.data->view()); !r) {
         lost_count_.fetch_add(1);
         spdlog::error("archive: segment {}: {}", s.sequence, r.err().message);
         return;

@@ -114,7 +114,10 @@ struct broadcast::impl {
         next_discontinuity = false;
         s->program_date_time = open_pdt;
         open_pdt += std::chrono::milliseconds(c.duration_ms);
-        s->data = std::move(c.data);
+        // Sealed into a memory file once, here: every viewer's socket then gets the same pages
+        // by sendfile(2) instead of a copy per viewer (core/blob.hpp).
+        s->data = core::blob::seal(*c.data);
+        c.data.reset();
         s->etag = fmt::format("\"{}-{}\"", record.id, s->sequence);
 
         const auto now = clock.now();

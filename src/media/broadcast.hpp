@@ -16,6 +16,7 @@
 // TARGETDURATION is fixed at the first segment (policy in media/segmenter.hpp).
 #pragma once
 
+#include "core/blob.hpp"
 #include "core/bytes.hpp"
 #include "core/clock.hpp"
 #include "core/metrics.hpp"
@@ -57,8 +58,8 @@ struct segment {
     double duration_s = 0;
     bool discontinuity = false;
     std::chrono::system_clock::time_point program_date_time{};
-    core::shared_bytes data; ///< the whole MPEG-TS segment
-    std::string etag;        ///< quoted, e.g. "\"b1-42\""
+    core::shared_blob data; ///< the whole MPEG-TS segment (sealed: viewers get it by sendfile)
+    std::string etag;       ///< quoted, e.g. "\"b1-42\""
 };
 
 /// "seg-<sequence>.ts": a segment's URI in the live and VOD playlists (relative to them) and

@@ -9,9 +9,12 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/string.hpp>
+#include <cerrno>
 #include <ctime>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
+#include <sys/sendfile.h>
+#include <sys/socket.h>
 
 namespace livehouse::net {
 
@@ -100,7 +103,8 @@ struct reply_slot {
 };
 
 http_session::http_session(asio::ip::tcp::socket socket, std::shared_ptr<http_shared_state> shared)
-    : stream_(std::move(socket)), exec_(stream_.get_executor()), shared_(std::move(shared)) {
+    : stream_(std::move(socket)), exec_(stream_.get_executor()), shared_(std::move(shared)),
+      send_deadline_(exec_) {
     shared_->open.fetch_add(1);
     shared_->open_gauge.inc();
 }
@@ -276,7 +280,7 @@ void http_session::respond_error(http::status status, std::string_view message,
 void http_session::write(response r) {
     const bool get_or_head = method_ == http::verb::get || method_ == http::verb::head;
     auto status = r.status;
-    const std::size_t size = r.body ? r.body->size() : 0;
+    const std::size_t size = r.blob ? r.blob->size() : r.body ? r.body->size() : 0;
     std::size_t offset = 0;
     std::size_t length = size;
     std::string content_range;
@@ -371,12 +375,34 @@ void http_session::write(response r) {
     shared_->durations.with({route_name_}).observe(elapsed);
 
     const bool send_body = method_ != http::verb::head && length > 0;
-    body_ = send_body ? std::move(r.body) : nullptr;
+    if (send_body && r.blob && r.blob->fd() >= 0) {
+        // Zero-copy path: the kernel sends the memory file's pages by reference; header and
+        // body leave in the same packets (MSG_MORE on the header, like nginx's tcp_nopush).
+        blob_ = std::move(r.blob);
+        header_sent_ = 0;
+        file_offset_ = static_cast<off_t>(offset);
+        file_end_ = static_cast<off_t>(offset + length);
+        send_deadline_.expires_after(shared_->limits.write_timeout);
+        send_deadline_.async_wait([self = shared_from_this()](beast::error_code ec) {
+            if (!ec && self->blob_) {
+                self->stream_.socket().cancel(); // the pending wait ends with operation_aborted
+            }
+        });
+        send_file();
+        return;
+    }
+    body_ = send_body && !r.blob ? std::move(r.body) : nullptr;
+    blob_ = send_body ? std::move(r.blob) : nullptr;
     stream_.expires_after(shared_->limits.write_timeout);
     auto done = [self = shared_from_this()](beast::error_code ec, std::size_t) {
         self->on_write(ec);
     };
-    if (body_) {
+    if (blob_) {
+        // A blob without a descriptor: gather write of a view into it, as for body_.
+        const std::array<asio::const_buffer, 2> bufs{
+            asio::buffer(header_), asio::const_buffer(blob_->data() + offset, length)};
+        asio::async_write(stream_, bufs, std::move(done));
+    } else if (body_) {
         // Gather write: the header, then a view into the shared body (no copy). body_ keeps
         // the bytes alive until on_write.
         const std::array<asio::const_buffer, 2> bufs{
@@ -387,8 +413,67 @@ void http_session::write(response r) {
     }
 }
 
+void http_session::send_file() {
+    // The descriptor is already non-blocking: Asio sets O_NONBLOCK on a socket's first
+    // asynchronous operation, and a response always follows an async read of its request.
+    const int sock = stream_.socket().native_handle();
+    for (;;) {
+        ssize_t n = 0;
+        if (header_sent_ < header_.size()) {
+            n = ::send(sock, header_.data() + header_sent_, header_.size() - header_sent_,
+                       MSG_NOSIGNAL | MSG_MORE);
+            if (n > 0) {
+                header_sent_ += static_cast<std::size_t>(n);
+                continue;
+            }
+        } else if (file_offset_ < file_end_) {
+            n = ::sendfile(sock, blob_->fd(), &file_offset_,
+                           static_cast<std::size_t>(file_end_ - file_offset_));
+            if (n > 0) {
+                continue;
+            }
+            if (n == 0) {
+                // The sealed file cannot shrink; reaching its end early means a bug, and the
+                // client has a Content-Length we cannot honour: drop the connection.
+                spdlog::error("http: sendfile hit end of file at {} of {}", file_offset_,
+                              file_end_);
+                send_deadline_.cancel();
+                on_write(make_error_code(boost::system::errc::io_error));
+                return;
+            }
+        } else {
+            send_deadline_.cancel();
+            on_write({});
+            return;
+        }
+        if (errno == EINTR) {
+            continue;
+        }
+        if (errno == EAGAIN || errno == EWOULDBLOCK) {
+            wait_writable();
+            return;
+        }
+        send_deadline_.cancel();
+        on_write(beast::error_code(errno, boost::system::system_category()));
+        return;
+    }
+}
+
+void http_session::wait_writable() {
+    stream_.socket().async_wait(asio::ip::tcp::socket::wait_write,
+                                [self = shared_from_this()](beast::error_code ec) {
+                                    if (ec) {
+                                        self->send_deadline_.cancel();
+                                        self->on_write(ec);
+                                        return;
+                                    }
+                                    self->send_file();
+                                });
+}
+
 void http_session::on_write(beast::error_code ec) {
     body_.reset();
+    blob_.reset();
     if (ec) {
         close();
         return;

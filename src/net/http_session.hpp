@@ -11,6 +11,7 @@
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
@@ -45,6 +46,10 @@ class http_session : public std::enable_shared_from_this<http_session> {
     void deliver(std::uint64_t seq, response r);
     void write(response r);
     void on_write(boost::beast::error_code ec);
+    /// Sends header_ then [file_offset_, file_end_) of blob_'s memory file with sendfile(2),
+    /// waiting for writability on EAGAIN; ends in on_write.
+    void send_file();
+    void wait_writable();
     void respond_error(http::status status, std::string_view message, std::string route_name,
                        bool close);
     void linger_close();
@@ -67,8 +72,13 @@ class http_session : public std::enable_shared_from_this<http_session> {
     // The response in flight: header text and the body it points into (held until written).
     std::string header_;
     core::shared_bytes body_;
-    std::size_t body_offset_ = 0;
-    std::size_t body_length_ = 0;
+    // A body sent with sendfile(2) (a live segment): its file, the range still to send, and
+    // the write deadline (the Beast stream's timer only covers Beast's own operations).
+    core::shared_blob blob_;
+    std::size_t header_sent_ = 0;
+    off_t file_offset_ = 0;
+    off_t file_end_ = 0;
+    boost::asio::steady_timer send_deadline_;
     int status_code_ = 0;
     std::unique_ptr<char[]> discard_;
     std::size_t discarded_ = 0;

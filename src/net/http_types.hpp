@@ -13,6 +13,7 @@
 // - Content-Length always; keep-alive per HTTP/1.1.
 #pragma once
 
+#include "core/blob.hpp"
 #include "core/bytes.hpp"
 
 #include <boost/beast/http.hpp>
@@ -38,6 +39,9 @@ struct response {
     bool cors = false;
     std::vector<std::pair<std::string, std::string>> headers; ///< extra headers
     core::shared_bytes body;                                  ///< may be null (empty body)
+    /// Instead of `body` (which must then be null): immutable bytes the session sends with
+    /// sendfile(2) when the blob has a descriptor (a live segment), else with write().
+    core::shared_blob blob;
 };
 
 /// Call exactly once. Safe to call from any thread. Copies share one reply: the first call

@@ -9,10 +9,28 @@
 #include <csignal>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
+#include <sys/resource.h>
 
 namespace livehouse::server {
 
 namespace {
+
+// Every viewer connection and every live segment (a sealed memory file, core/blob.hpp) holds a
+// descriptor; Debian's default soft limit of 1024 would cap a node at a few hundred viewers.
+// Like nginx's worker_rlimit_nofile, take everything the hard limit allows.
+void raise_descriptor_limit() {
+    rlimit lim{};
+    if (::getrlimit(RLIMIT_NOFILE, &lim) != 0 || lim.rlim_cur == lim.rlim_max) {
+        return;
+    }
+    const auto soft = lim.rlim_cur;
+    lim.rlim_cur = lim.rlim_max;
+    if (::setrlimit(RLIMIT_NOFILE, &lim) != 0) {
+        spdlog::warn("could not raise the descriptor limit above {}", soft);
+        return;
+    }
+    spdlog::debug("descriptor limit raised from {} to {}", soft, lim.rlim_max);
+}
 
 int serve(const cli_overrides& flags, const std::string& ready_file) {
     auto cfg = load_config(flags, process_env());
@@ -27,6 +45,7 @@ int serve(const cli_overrides& flags, const std::string& ready_file) {
     // A write to a closed pipe (stderr piped to a pager that quit) must not kill the server;
     // sockets already use MSG_NOSIGNAL.
     std::signal(SIGPIPE, SIG_IGN); // NOLINT(cert-err33-c)
+    raise_descriptor_limit();
     const bool json_logs = cfg->log.format == "json";
     auto a = app::start(std::move(*cfg), ready_file);
     if (!a) {

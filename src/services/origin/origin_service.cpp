@@ -84,7 +84,7 @@ class origin_service {
         r.etag = seg->etag;
         r.accept_ranges = true;
         r.cors = true;
-        r.body = seg->data;
+        r.blob = seg->data;
         respond(std::move(r));
     }
 

@@ -21,7 +21,7 @@ std::shared_ptr<const segment> seg(std::uint64_t seq, double d, bool disc = fals
     s->discontinuity = disc;
     s->program_date_time =
         std::chrono::system_clock::time_point(std::chrono::seconds(1'767'225'600 + 2 * seq));
-    s->data = core::make_shared_bytes(std::string(188, static_cast<char>('a' + seq % 26)));
+    s->data = core::blob::from_string(std::string(188, static_cast<char>('a' + seq % 26)));
     return s;
 }
 
@@ -64,7 +64,7 @@ TEST(archive, broadcast_writes_segments_and_vod_playlist_with_discontinuity) {
               (std::vector<std::string>{"index.m3u8", "seg-0.ts", "seg-1.ts", "seg-2.ts",
                                         "seg-3.ts", "seg-4.ts", "segments.log"}));
     for (const auto& s : in_memory) {
-        EXPECT_EQ(read_file(vod_dir / segment_uri(s->sequence)), *s->data);
+        EXPECT_EQ(read_file(vod_dir / segment_uri(s->sequence)), s->data->view());
     }
     const auto vod = read_file(vod_dir / "index.m3u8");
     EXPECT_EQ(vod, "#EXTM3U\n"

@@ -84,7 +84,7 @@ replay_result replay(const std::string& name, track_set tracks, const test::temp
 void expect_valid_segments(const replay_result& r, bool video) {
     ASSERT_FALSE(r.segments.empty());
     for (const auto& s : r.segments) {
-        const auto packets = test::parse_ts(*s->data);
+        const auto packets = test::parse_ts(s->data->view());
         ASSERT_GE(packets.size(), 3U);
         EXPECT_EQ(packets[0].pid, 0);
         EXPECT_EQ(packets[1].pid, codec::mpegts::pmt_pid);

@@ -15,7 +15,7 @@ std::shared_ptr<const segment> seg(std::uint64_t seq, double d, bool disc = fals
     s->sequence = seq;
     s->duration_s = d;
     s->discontinuity = disc;
-    s->data = core::make_shared_bytes("ts" + std::to_string(seq));
+    s->data = core::blob::from_string("ts" + std::to_string(seq));
     return s;
 }
 

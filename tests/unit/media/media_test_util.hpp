@@ -1,8 +1,9 @@
 // Helpers for the media tests: synthetic frames (small but well-formed Annex B access units
 // and ADTS frames), an MPEG-TS packet walker to check segment structure, an inline and a
-// deferred task_runner, and a temporary directory.
+// deferred task_runner, and the shared temporary directory (livehouse_test/temp_dir.hpp).
 #pragma once
 
+#include "livehouse_test/temp_dir.hpp"
 #include "media/broadcast.hpp"
 #include "media/frame.hpp"
 
@@ -12,7 +13,6 @@
 #include <fstream>
 #include <functional>
 #include <gtest/gtest.h>
-#include <random>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -93,7 +93,7 @@ struct ts_packet {
     std::string payload;
 };
 
-inline std::vector<ts_packet> parse_ts(const std::string& ts) {
+inline std::vector<ts_packet> parse_ts(std::string_view ts) {
     std::vector<ts_packet> out;
     EXPECT_EQ(ts.size() % 188, 0U);
     for (std::size_t off = 0; off + 188 <= ts.size(); off += 188) {
@@ -140,26 +140,7 @@ struct deferred_runner {
     }
 };
 
-/// A fresh directory under the system temp dir, removed with everything in it at the end.
-class temp_dir {
-  public:
-    temp_dir() {
-        std::random_device rd;
-        path_ = std::filesystem::temp_directory_path() /
-                ("livehouse-media-test-" + std::to_string(rd()) + std::to_string(rd()));
-        std::filesystem::create_directories(path_);
-    }
-    ~temp_dir() {
-        std::error_code ec;
-        std::filesystem::remove_all(path_, ec);
-    }
-    temp_dir(const temp_dir&) = delete;
-    temp_dir& operator=(const temp_dir&) = delete;
-    [[nodiscard]] const std::filesystem::path& path() const { return path_; }
-
-  private:
-    std::filesystem::path path_;
-};
+using livehouse::test::temp_dir;
 
 inline std::string read_file(const std::filesystem::path& p) {
     std::ifstream in(p, std::ios::binary);

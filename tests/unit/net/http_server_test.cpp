@@ -214,6 +214,26 @@ class http_server_test : public ::testing::Test {
                 reply(std::move(r));
             },
             "big");
+        routes_->add(
+            http::verb::get, "/sealed",
+            [](const request&, const route_params&, responder reply) {
+                response r;
+                r.content_type = "video/mp2t";
+                r.etag = "\"s1\"";
+                r.accept_ranges = true;
+                r.blob = sealed_body;
+                reply(std::move(r));
+            },
+            "sealed");
+        routes_->add(
+            http::verb::get, "/sealed-huge",
+            [](const request&, const route_params&, responder reply) {
+                response r;
+                r.content_type = "video/mp2t";
+                r.blob = core::blob::seal(std::string(48U << 20U, 'h'));
+                reply(std::move(r));
+            },
+            "sealed_huge");
     }
 
     responder wait_held() {
@@ -230,6 +250,7 @@ class http_server_test : public ::testing::Test {
         }
         return core::make_shared_bytes(std::move(s));
     }();
+    static inline const core::shared_blob sealed_body = core::blob::seal(*big_body);
 
     core::metrics_registry metrics_;
     std::shared_ptr<router> routes_ = std::make_shared<router>();
@@ -492,6 +513,54 @@ TEST_F(http_server_test, large_body_arrives_intact) {
     auto r = c.request(get("/big"));
     ASSERT_EQ(r.body().size(), big_body->size());
     EXPECT_TRUE(r.body() == *big_body);
+}
+
+// A sealed blob goes out with sendfile(2): larger than the socket buffers (so the session waits
+// for writability), byte-exact, with Range and HEAD, and the connection stays usable after it.
+TEST_F(http_server_test, sealed_blob_body_is_sent_whole_ranged_and_keeps_alive) {
+    ASSERT_GE(sealed_body->fd(), 0) << "the kernel refused memfd_create: no sendfile path";
+    start();
+    client c(server_->port());
+    auto r = c.request(get("/sealed"));
+    ASSERT_EQ(r.result(), http::status::ok);
+    EXPECT_EQ(r[http::field::content_length], std::to_string(big_body->size()));
+    ASSERT_EQ(r.body().size(), big_body->size());
+    EXPECT_TRUE(r.body() == *big_body);
+
+    r = c.request(get("/sealed", "Range: bytes=1000000-1000009\r\n"));
+    EXPECT_EQ(r.result(), http::status::partial_content);
+    EXPECT_EQ(r.body(), big_body->substr(1000000, 10));
+
+    r = c.request("HEAD /sealed HTTP/1.1\r\nHost: t\r\n\r\n", true);
+    EXPECT_EQ(r[http::field::content_length], std::to_string(big_body->size()));
+    EXPECT_TRUE(r.body().empty());
+
+    r = c.request(get("/sealed", "If-None-Match: \"s1\"\r\n"));
+    EXPECT_EQ(r.result(), http::status::not_modified);
+
+    // Nothing extra went out after any of those: the next response parses cleanly.
+    EXPECT_EQ(c.request(get("/data")).body(), "0123456789");
+}
+
+// A viewer that stops reading mid-body is dropped at the write deadline, not held forever.
+TEST_F(http_server_test, sealed_blob_to_a_client_that_stops_reading_hits_the_write_timeout) {
+    http_limits limits;
+    limits.write_timeout = 300ms;
+    start(2, limits);
+    client stuck(server_->port());
+    stuck.send(get("/sealed-huge"));
+    std::this_thread::sleep_for(1500ms);
+    beast::error_code ec;
+    const auto t0 = std::chrono::steady_clock::now();
+    auto r = stuck.read(false, &ec);
+    EXPECT_TRUE(ec) << "a 48 MiB body arrived whole despite the 300 ms write deadline";
+    // The server cut it off: the client's own 5 s read deadline did not have to.
+    EXPECT_NE(ec, beast::error::timeout);
+    EXPECT_LT(std::chrono::steady_clock::now() - t0, 3s);
+    EXPECT_LT(r.body().size(), 48U << 20U);
+
+    client other(server_->port());
+    EXPECT_EQ(other.request(get("/data")).body(), "0123456789");
 }
 
 TEST_F(http_server_test, slow_client_and_pending_handler_do_not_block_others) {

@@ -1,5 +1,6 @@
 // The composition root, in-process: ports 0 and a temporary data dir; /healthz, /metrics, the
 // ready file, start-up errors naming their cause, the admin token file, and stop.
+#include "livehouse_test/temp_dir.hpp"
 #include "server/app.hpp"
 
 #include <boost/asio/connect.hpp>
@@ -9,7 +10,6 @@
 #include <fstream>
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
-#include <random>
 #include <sys/stat.h>
 #include <thread>
 #include <unistd.h>
@@ -23,24 +23,7 @@ namespace http = beast::http;
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
-class temp_dir {
-  public:
-    temp_dir() {
-        std::random_device rd;
-        path_ = fs::temp_directory_path() / ("livehouse-app-" + std::to_string(rd()));
-        fs::create_directories(path_);
-    }
-    ~temp_dir() {
-        std::error_code ec;
-        fs::remove_all(path_, ec);
-    }
-    temp_dir(const temp_dir&) = delete;
-    temp_dir& operator=(const temp_dir&) = delete;
-    [[nodiscard]] std::string str() const { return path_.string(); }
-
-  private:
-    fs::path path_;
-};
+using livehouse::test::temp_dir;
 
 http::response<http::string_body> fetch(std::uint16_t port, const std::string& target) {
     asio::io_context ioc;

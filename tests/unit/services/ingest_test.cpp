@@ -6,6 +6,7 @@
 #include "codec/rtmp/handshake.hpp"
 #include "codec/rtmp/messages.hpp"
 #include "core/clock.hpp"
+#include "livehouse_test/temp_dir.hpp"
 #include "media/broadcast.hpp"
 #include "net/io_pool.hpp"
 #include "net/tcp_listener.hpp"
@@ -17,9 +18,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <csignal>
-#include <cstdlib>
 #include <fcntl.h>
-#include <filesystem>
 #include <fmt/format.h>
 #include <fstream>
 #include <functional>
@@ -281,26 +280,7 @@ auto has_status(std::string_view code) {
 
 // ---- the fixture: registry, io pool, listener, service --------------------------------------
 
-class temp_dir {
-  public:
-    temp_dir() {
-        std::string tmpl =
-            (std::filesystem::temp_directory_path() / "livehouse-ingest-XXXXXX").string();
-        if (::mkdtemp(tmpl.data()) != nullptr) {
-            path_ = tmpl;
-        }
-    }
-    ~temp_dir() {
-        std::error_code ec;
-        std::filesystem::remove_all(path_, ec);
-    }
-    temp_dir(const temp_dir&) = delete;
-    temp_dir& operator=(const temp_dir&) = delete;
-    [[nodiscard]] const std::filesystem::path& path() const { return path_; }
-
-  private:
-    std::filesystem::path path_;
-};
+using livehouse::test::temp_dir;
 
 class Ingest : public ::testing::Test {
   protected:

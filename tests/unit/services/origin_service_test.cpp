@@ -161,7 +161,9 @@ TEST_F(origin_test, segment_is_served_from_the_window_without_copy) {
     EXPECT_EQ(res.r().etag, seg->etag);
     EXPECT_TRUE(res.r().accept_ranges);
     EXPECT_TRUE(res.r().cors);
-    EXPECT_EQ(res.r().body.get(), seg->data.get());
+    EXPECT_EQ(res.r().blob.get(), seg->data.get());
+    EXPECT_GE(seg->data->fd(), 0) << "a live segment is a sealed memory file (sendfile path)";
+    EXPECT_FALSE(res.r().body);
 }
 
 TEST_F(origin_test, segment_that_left_memory_is_read_from_the_archive) {

@@ -7,19 +7,18 @@
 #pragma once
 
 #include "core/clock.hpp"
+#include "livehouse_test/temp_dir.hpp"
 #include "media/broadcast.hpp"
 #include "net/http_types.hpp"
 #include "net/router.hpp"
 #include "services/service_context.hpp"
 
-#include <cstdlib>
 #include <deque>
 #include <filesystem>
 #include <functional>
 #include <gtest/gtest.h>
 #include <optional>
 #include <string>
-#include <unistd.h>
 #include <utility>
 #include <vector>
 
@@ -27,29 +26,7 @@ namespace livehouse::services::testing {
 
 namespace http = net::http;
 
-/// A fresh directory under $TMPDIR, removed with everything in it on destruction.
-class temp_dir {
-  public:
-    temp_dir() {
-        auto base = std::filesystem::temp_directory_path() / "livehouse-svc-XXXXXX";
-        std::string tmpl = base.string();
-        if (::mkdtemp(tmpl.data()) == nullptr) {
-            throw std::runtime_error("mkdtemp failed");
-        }
-        path_ = tmpl;
-    }
-    ~temp_dir() {
-        std::error_code ec;
-        std::filesystem::remove_all(path_, ec);
-    }
-    temp_dir(const temp_dir&) = delete;
-    temp_dir& operator=(const temp_dir&) = delete;
-
-    [[nodiscard]] const std::filesystem::path& path() const { return path_; }
-
-  private:
-    std::filesystem::path path_;
-};
+using livehouse::test::temp_dir;
 
 /// What a call produced: the router's outcome, and the response if a handler answered.
 struct call_result {
@@ -59,6 +36,9 @@ struct call_result {
 
     [[nodiscard]] const net::response& r() const { return response.value(); }
     [[nodiscard]] std::string body() const {
+        if (response && response->blob) {
+            return std::string(response->blob->view());
+        }
         return response && response->body ? *response->body : std::string();
     }
     [[nodiscard]] std::string header(std::string_view name) const {

@@ -1,10 +1,10 @@
 // broadcast_store against a real SQLite file in a temporary directory.
+#include "livehouse_test/temp_dir.hpp"
 #include "state/broadcast_store.hpp"
 
 #include <filesystem>
 #include <fstream>
 #include <gtest/gtest.h>
-#include <random>
 #include <sqlite3.h>
 #include <thread>
 
@@ -14,24 +14,7 @@ namespace {
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
-class temp_dir {
-  public:
-    temp_dir() {
-        std::random_device rd;
-        path_ = fs::temp_directory_path() / ("livehouse-store-" + std::to_string(rd()));
-        fs::create_directories(path_);
-    }
-    ~temp_dir() {
-        std::error_code ec;
-        fs::remove_all(path_, ec);
-    }
-    temp_dir(const temp_dir&) = delete;
-    temp_dir& operator=(const temp_dir&) = delete;
-    [[nodiscard]] std::string str() const { return path_.string(); }
-
-  private:
-    fs::path path_;
-};
+using livehouse::test::temp_dir;
 
 media::broadcast_record record(std::string id, std::string key) {
     media::broadcast_record r;

@@ -3,6 +3,7 @@
 // ffmpeg part is skipped (GTEST_SKIP) where ffprobe is not installed.
 #include "../flv/sample_media.hpp"
 #include "codec/mpegts/ts_muxer.hpp"
+#include "livehouse_test/temp_dir.hpp"
 #include "ts_inspect.hpp"
 
 #include <array>
@@ -13,13 +14,13 @@
 #include <gtest/gtest.h>
 #include <regex>
 #include <sstream>
-#include <unistd.h>
 
 namespace livehouse::codec::mpegts {
 namespace {
 
 using flv::es_frame;
 using flv::es_kind;
+using livehouse::test::temp_dir;
 
 struct muxed {
     std::string ts;
@@ -78,30 +79,6 @@ bool have_ffmpeg_tools() {
     return std::system("command -v ffprobe >/dev/null 2>&1 && command -v ffmpeg >/dev/null 2>&1") ==
            0;
 }
-
-/// A private temporary directory, removed at scope exit.
-class temp_dir {
-  public:
-    temp_dir() {
-        std::string tmpl =
-            (std::filesystem::temp_directory_path() / "livehouse-ts-XXXXXX").string();
-        if (::mkdtemp(tmpl.data()) != nullptr) {
-            path_ = tmpl;
-        }
-    }
-    ~temp_dir() {
-        if (!path_.empty()) {
-            std::error_code ec;
-            std::filesystem::remove_all(path_, ec);
-        }
-    }
-    temp_dir(const temp_dir&) = delete;
-    temp_dir& operator=(const temp_dir&) = delete;
-    [[nodiscard]] const std::filesystem::path& path() const { return path_; }
-
-  private:
-    std::filesystem::path path_;
-};
 
 /// Our own reader's view: structure, one PES per frame with the right timestamps, PCR and
 /// random_access_indicator on every video keyframe.
