@@ -241,6 +241,21 @@ bench_server_pss_kib() {
     echo "$total"
 }
 
+# Bytes held in memory files (memfd_create) by the server's processes: livehouse keeps each live
+# segment in one (core/blob.hpp), and those pages count in neither RSS nor PSS until mapped and
+# touched, so the memory figures add them. nginx-rtmp has none (its segments are files on disk).
+bench_server_memfd_kib() {
+    local p fd total=0 size
+    for p in $(bench_server_pids); do
+        for fd in /proc/"$p"/fd/*; do
+            [[ $(readlink "$fd" 2>/dev/null) == /memfd:* ]] || continue
+            size=$(stat -L -c %s "$fd" 2>/dev/null) || continue
+            total=$((total + size))
+        done
+    done
+    echo $((total / 1024))
+}
+
 bench_live_publishers() {
     local p n=0
     for p in "${pub_pids[@]}"; do

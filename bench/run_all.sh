@@ -67,8 +67,8 @@ echo
 echo "Ingest (2.5 Mbps 720p30 + AAC 128k per stream, ${BENCH_DURATION:-60} s measured):"
 echo
 table ingest \
-    "| server | streams | ok | server CPU s per stream-minute | server CPU % of one core | RSS MiB | RSS idle MiB | RSS MiB per stream | PSS MiB per stream | load generators CPU % | load avg |" \
-    "server streams streams_ok cpu_s_per_stream_min cpu_pct rss_mib rss_idle_mib rss_per_stream_mib pss_per_stream_mib load_cpu_pct load1"
+    "| server | streams | ok | server CPU s per stream-minute | server CPU % of one core | RSS MiB | RSS idle MiB | RSS MiB per stream | PSS MiB per stream | memfd MiB | memory MiB per stream (PSS + memfd) | load generators CPU % | load avg |" \
+    "server streams streams_ok cpu_s_per_stream_min cpu_pct rss_mib rss_idle_mib rss_per_stream_mib pss_per_stream_mib memfd_mib mem_per_stream_mib load_cpu_pct load1"
 echo
 echo "Serving (wrk -t${BENCH_WRK_THREADS:-2} -c${BENCH_WRK_CONNECTIONS:-1000} -d${BENCH_WRK_DURATION:-20s} --latency, one live stream):"
 echo

@@ -57,6 +57,8 @@ std::vector<archived_segment> parse_archive_manifest(std::string_view text);
 
 /// Writes `data` to `path` atomically (temp file + rename). Errors name the path and errno.
 core::result<void> write_file_atomic(const std::filesystem::path& path, std::string_view data);
+/// The same for a blob; a sealed one is copied inside the kernel (sendfile to the file).
+core::result<void> write_file_atomic(const std::filesystem::path& path, const core::blob& data);
 
 class archive : public std::enable_shared_from_this<archive> {
     struct token {};

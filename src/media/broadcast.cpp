@@ -114,10 +114,9 @@ struct broadcast::impl {
         next_discontinuity = false;
         s->program_date_time = open_pdt;
         open_pdt += std::chrono::milliseconds(c.duration_ms);
-        // Sealed into a memory file once, here: every viewer's socket then gets the same pages
-        // by sendfile(2) instead of a copy per viewer (core/blob.hpp).
-        s->data = core::blob::seal(*c.data);
-        c.data.reset();
+        // A sealed memory file: every viewer's socket gets the same pages by sendfile(2)
+        // instead of a copy per viewer, and the archive copies it in the kernel (core/blob.hpp).
+        s->data = std::move(c.data);
         s->etag = fmt::format("\"{}-{}\"", record.id, s->sequence);
 
         const auto now = clock.now();

@@ -4,10 +4,10 @@
 // widened to 64 bits by the chunk reader (extended timestamps, 32-bit wrap).
 #pragma once
 
+#include "core/bytes.hpp"
+
 #include <chrono>
 #include <cstdint>
-
-#include "core/bytes.hpp"
 
 namespace livehouse::media {
 

@@ -57,7 +57,8 @@ void segmenter::open(const frame& f, bool discontinuity) {
     open_keyframe_ = f.kind == track::audio ? !tracks_.video : f.keyframe;
     in_segment_ = {};
     // Why reserve: a segment is appended to frame by frame; growing from empty means a dozen
-    // reallocations of a megabyte-sized buffer per segment. The previous size is a good guess.
+    // reallocations of a megabyte-sized buffer. The previous size is a good guess (a no-op
+    // once the reused buffer is that big).
     buffer_.reserve(last_segment_size_ + last_segment_size_ / 8);
     // RFC 8216 §3.2: "Each Transport Stream segment MUST contain ... a PAT and a PMT" before the
     // first PES, so every segment decodes on its own.
@@ -79,8 +80,11 @@ cut_segment segmenter::close(std::int64_t duration_ms) {
     out.discontinuity = open_discontinuity_;
     out.starts_with_keyframe = open_keyframe_;
     last_segment_size_ = buffer_.size();
-    out.data = core::make_shared_bytes(std::move(buffer_));
-    buffer_ = std::string();
+    // The segment leaves as a sealed memory file (the one copy viewers and the archive share);
+    // the buffer keeps its capacity for the next segment, so its pages are not given back and
+    // faulted in again every two seconds.
+    out.data = core::blob::seal(buffer_);
+    buffer_.clear();
     open_ = false;
     return out;
 }

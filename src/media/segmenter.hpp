@@ -44,6 +44,7 @@
 #pragma once
 
 #include "codec/mpegts/ts_muxer.hpp"
+#include "core/blob.hpp"
 #include "core/bytes.hpp"
 #include "media/frame.hpp"
 
@@ -57,7 +58,7 @@ namespace livehouse::media {
 
 /// A segment the segmenter just closed.
 struct cut_segment {
-    core::shared_bytes data;       ///< the whole MPEG-TS segment (PAT, PMT, PES packets)
+    core::shared_blob data; ///< the whole MPEG-TS segment (PAT, PMT, PES), sealed (core/blob)
     std::int64_t start_dts_ms = 0; ///< dts of its first main-track frame
     std::int64_t duration_ms = 0;  ///< rendered as EXTINF; rounds to <= the target duration
     bool discontinuity = false;    ///< a timestamp discontinuity precedes it (rule 3)

@@ -21,7 +21,8 @@ std::shared_ptr<const segment> seg(std::uint64_t seq, double d, bool disc = fals
     s->discontinuity = disc;
     s->program_date_time =
         std::chrono::system_clock::time_point(std::chrono::seconds(1'767'225'600 + 2 * seq));
-    s->data = core::blob::from_string(std::string(188, static_cast<char>('a' + seq % 26)));
+    // Sealed, as the segmenter makes them: the archive copies it with sendfile(2).
+    s->data = core::blob::seal(std::string(188, static_cast<char>('a' + seq % 26)));
     return s;
 }
 

@@ -42,7 +42,7 @@ std::vector<frame> av_frames(std::int64_t from, std::int64_t to, std::int64_t go
 }
 
 void expect_segment_structure(const cut_segment& c, bool video) {
-    const auto packets = test::parse_ts(*c.data);
+    const auto packets = test::parse_ts(c.data->view());
     ASSERT_GE(packets.size(), 3U);
     EXPECT_EQ(packets[0].pid, 0x0000);                 // PAT first...
     EXPECT_EQ(packets[1].pid, codec::mpegts::pmt_pid); // ...then PMT, in every segment
@@ -102,7 +102,7 @@ TEST(segmenter, audio_and_video_cut_on_video_keyframes_and_drop_audio_before_the
         expect_segment_structure(c, true);
         // Both elementary streams are in the segment.
         bool audio = false;
-        for (const auto& p : test::parse_ts(*c.data)) {
+        for (const auto& p : test::parse_ts(c.data->view())) {
             audio = audio || p.pid == codec::mpegts::audio_pid;
         }
         EXPECT_TRUE(audio);
@@ -252,7 +252,7 @@ TEST(segmenter, timestamps_are_ms_times_90_with_composition_offset) {
     ASSERT_FALSE(s.push(video_frame(1000, true, 80)));
     auto c = s.flush();
     ASSERT_TRUE(c);
-    const auto packets = test::parse_ts(*c->data);
+    const auto packets = test::parse_ts(c->data->view());
     ASSERT_GE(packets.size(), 3U);
     const auto& pes = packets[2].payload;
     ASSERT_GE(pes.size(), 19U);
