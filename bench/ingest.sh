@@ -12,7 +12,7 @@
 # workers) from /proc/<pid>/stat, wait BENCH_DURATION, read again. RSS is VmRSS from
 # /proc/<pid>/status (summed over nginx's processes; PSS from smaps_rollup is printed too, as it
 # counts pages the nginx processes share only once), plus the bytes in memory files (livehouse's
-# live segments, counted by neither): mem_per_stream = (PSS - idle PSS + memfd) / N. A stream
+# live segments): mem_per_stream = (PSS - Pss_Shmem - idle PSS + memfd) / N, each byte once. A stream
 # counts as ok when its publisher is
 # still running and its playlist gained segments during the window, so a server that
 # drops streams cannot look cheap.
@@ -70,6 +70,7 @@ t1=$(bench_now)
 rss=$(bench_server_rss_kib)
 pss=$(bench_server_pss_kib)
 memfd=$(bench_server_memfd_kib)
+pss_shmem=$(bench_server_pss_shmem_kib)
 
 ok=0
 alive=$(bench_live_publishers)
@@ -85,12 +86,12 @@ fi
 
 awk -v server="$server" -v n="$streams" -v t0="$t0" -v t1="$t1" -v c0="$cpu0" -v c1="$cpu1" \
     -v l0="$load0" -v l1="$load1" -v hz="$CLK_TCK" -v rss="$rss" -v rss0="$rss_idle" \
-    -v pss="$pss" -v pss0="$pss_idle" -v memfd="$memfd" -v ok="$ok" -v load1="$(bench_load1)" 'BEGIN {
+    -v pss="$pss" -v pss0="$pss_idle" -v memfd="$memfd" -v pss_shmem="$pss_shmem" -v ok="$ok" -v load1="$(bench_load1)" 'BEGIN {
         secs = t1 - t0; cpu = (c1 - c0) / hz; load = (l1 - l0) / hz;
         printf "RESULT bench=ingest server=%s streams=%d streams_ok=%d duration_s=%.1f", server, n, ok, secs;
         printf " cpu_s=%.2f cpu_pct=%.1f cpu_s_per_stream_min=%.3f", cpu, 100 * cpu / secs, cpu / (n * secs / 60);
         printf " rss_mib=%.1f rss_idle_mib=%.1f rss_per_stream_mib=%.2f", rss / 1024, rss0 / 1024, (rss - rss0) / 1024 / n;
         printf " pss_mib=%.1f pss_per_stream_mib=%.2f", pss / 1024, (pss - pss0) / 1024 / n;
-        printf " memfd_mib=%.1f mem_per_stream_mib=%.2f", memfd / 1024, (pss - pss0 + memfd) / 1024 / n;
+        printf " memfd_mib=%.1f mem_per_stream_mib=%.2f", memfd / 1024, (pss - pss_shmem - pss0 + memfd) / 1024 / n;
         printf " load_cpu_pct=%.1f load1=%s\n", 100 * load / secs, load1;
     }'

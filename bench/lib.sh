@@ -242,8 +242,9 @@ bench_server_pss_kib() {
 }
 
 # Bytes held in memory files (memfd_create) by the server's processes: livehouse keeps each live
-# segment in one (core/blob.hpp), and those pages count in neither RSS nor PSS until mapped and
-# touched, so the memory figures add them. nginx-rtmp has none (its segments are files on disk).
+# segment in one (core/blob.hpp). Their pages count in RSS/PSS only where the process has them
+# mapped and touched (Pss_Shmem), so the memory figure is PSS - Pss_Shmem + memfd bytes: every
+# segment byte once. nginx-rtmp has none (its segments are files in the page cache).
 bench_server_memfd_kib() {
     local p fd total=0 size
     for p in $(bench_server_pids); do
@@ -254,6 +255,15 @@ bench_server_memfd_kib() {
         done
     done
     echo $((total / 1024))
+}
+
+bench_server_pss_shmem_kib() {
+    local p total=0 v
+    for p in $(bench_server_pids); do
+        v=$(awk '/^Pss_Shmem:/ {print $2}' "/proc/$p/smaps_rollup" 2>/dev/null) || v=0
+        total=$((total + ${v:-0}))
+    done
+    echo "$total"
 }
 
 bench_live_publishers() {

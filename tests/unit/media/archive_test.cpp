@@ -5,6 +5,7 @@
 #include "media_test_util.hpp"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 namespace livehouse::media {
 namespace {
@@ -212,6 +213,51 @@ TEST(archive, vod_target_duration_covers_every_segment) {
     std::vector<archived_segment> s{{0, 2000, false, 0}, {1, 5600, false, 2000}};
     const auto text = render_vod_playlist(s, 2);
     EXPECT_NE(text.find("#EXT-X-TARGETDURATION:6\n"), std::string::npos);
+}
+
+} // namespace
+} // namespace livehouse::media
+
+namespace livehouse::media {
+namespace {
+
+// Sizes around the page size: the direct write rounds up to whole pages and cuts back.
+TEST(archive, write_file_atomic_stores_sealed_blobs_byte_exact) {
+    test::temp_dir dir;
+    for (const std::size_t size : {1UL, 4095UL, 4096UL, 4097UL, 700'001UL}) {
+        std::string bytes(size, '\0');
+        for (std::size_t i = 0; i < size; ++i) {
+            bytes[i] = static_cast<char>(i * 7 % 253);
+        }
+        const auto b = core::blob::seal(bytes);
+        ASSERT_GE(b->fd(), 0);
+        const auto path = dir.path() / ("seg-" + std::to_string(size) + ".ts");
+        ASSERT_TRUE(write_file_atomic(path, *b)) << size;
+        EXPECT_EQ(fs::file_size(path), size);
+        EXPECT_TRUE(read_file(path) == bytes) << size;
+        EXPECT_FALSE(fs::exists(fs::path(path.string() + ".tmp")));
+    }
+}
+
+// The page-cache path: a heap-backed blob (no memory file to read from), and tmpfs, which
+// refuses O_DIRECT before Linux 6.6 (newer kernels take the direct path there too).
+TEST(archive, write_file_atomic_page_cache_path_and_tmpfs) {
+    test::temp_dir dir;
+    const std::string bytes(10'001, 'q');
+    const auto heap = core::blob::from_string(bytes);
+    ASSERT_EQ(heap->fd(), -1);
+    ASSERT_TRUE(write_file_atomic(dir.path() / "heap.ts", *heap));
+    EXPECT_EQ(read_file(dir.path() / "heap.ts"), bytes);
+
+    const fs::path shm = "/dev/shm";
+    if (!fs::is_directory(shm) || ::access(shm.c_str(), W_OK) != 0) {
+        return; // nothing more to try here
+    }
+    const auto path = shm / ("livehouse-archive-test-" + std::to_string(::getpid()) + ".ts");
+    const auto r = write_file_atomic(path, *core::blob::seal(bytes));
+    ASSERT_TRUE(r) << r.err().message;
+    EXPECT_EQ(read_file(path), bytes);
+    fs::remove(path);
 }
 
 } // namespace
