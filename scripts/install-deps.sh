@@ -44,7 +44,7 @@ clang_major=$(apt-cache depends clang 2>/dev/null | sed -n 's/^ *Depends: clang-
 clang_major=${clang_major:-14}
 
 packages=(
-    cmake ninja-build g++ clang "libclang-rt-${clang_major}-dev" pkg-config
+    cmake ninja-build g++ clang "libclang-rt-${clang_major}-dev" clang-format pkg-config
     libboost1.74-dev libssl-dev libspdlog-dev libfmt-dev nlohmann-json3-dev libcli11-dev
     libtomlplusplus-dev libsqlite3-dev libgtest-dev libgmock-dev
     ffmpeg chromium

@@ -3,8 +3,9 @@
 # the first failure.
 #
 #   1. dependencies   scripts/install-deps.sh (Debian packages + npm ci)
-#   2. build          the layering check (includes point down), then build/ (Release,
-#                     -DLIVEHOUSE_WERROR=ON, g++): everything incl. the server
+#   2. build          the layering check (includes point down), the format check
+#                     (clang-format --dry-run -Werror with .clang-format), then build/
+#                     (Release, -DLIVEHOUSE_WERROR=ON, g++): everything incl. the server
 #   3. tests          ctest in build/: unit, fuzz-corpus replay, integration (real binary +
 #                     ffmpeg/ffprobe), e2e (Chromium)
 #   4. sanitizers     build-asan/ (ASan+UBSan, asserts on, no server layers): ctest -L 'unit|fuzz'
@@ -121,6 +122,18 @@ check_layers() {
     echo "layering: ok (includes point down; no Asio in core/codec/media)"
 }
 
+# House style is .clang-format: every C++ file of src/ and tests/ must already be formatted
+# (clang-format -i fixes it). A diff fails the build stage, so style never drifts.
+check_format() {
+    local files
+    mapfile -t files < <(find src tests -name '*.cpp' -o -name '*.hpp' | sort)
+    if ! clang-format --dry-run -Werror "${files[@]}"; then
+        echo "format: run clang-format -i on the files above" >&2
+        return 1
+    fi
+    echo "format: ok (${#files[@]} files match .clang-format)"
+}
+
 echo "stages: $stages"
 
 # ---------------------------------------------------------------------------------------------
@@ -134,6 +147,7 @@ fi
 if wanted build; then
     stage "2/5 build (Release, -Werror, $(g++ -dumpfullversion 2>/dev/null || echo g++)) -> build/"
     check_layers
+    check_format
     cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DLIVEHOUSE_WERROR=ON
     cmake --build build -j "$jobs"
     stage_done

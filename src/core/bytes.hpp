@@ -36,7 +36,7 @@ inline std::string_view as_chars(bytes_view b) {
 
 /// Sequential bounds-checked reader over a byte span (network byte order unless named _le).
 class byte_reader {
-public:
+  public:
     explicit byte_reader(bytes_view data) : data_(data) {}
 
     [[nodiscard]] std::size_t remaining() const { return data_.size() - pos_; }
@@ -91,9 +91,8 @@ public:
         return true;
     }
 
-private:
-    template <class T>
-    std::optional<T> be(std::size_t n) {
+  private:
+    template <class T> std::optional<T> be(std::size_t n) {
         if (remaining() < n) {
             return std::nullopt;
         }
@@ -111,7 +110,7 @@ private:
 
 /// Appends big-endian values to a std::string used as a byte buffer.
 class byte_writer {
-public:
+  public:
     explicit byte_writer(std::string& out) : out_(out) {}
 
     void u8(std::uint8_t v) { out_.push_back(static_cast<char>(v)); }
@@ -133,7 +132,7 @@ public:
     void bytes(std::string_view s) { out_.append(s); }
     [[nodiscard]] std::size_t size() const { return out_.size(); }
 
-private:
+  private:
     void be(std::uint64_t v, std::size_t n) {
         for (std::size_t i = n; i-- > 0;) {
             u8(static_cast<std::uint8_t>(v >> (8 * i)));

@@ -18,10 +18,9 @@ struct error {
     }
 };
 
-template <class T>
-class [[nodiscard]] result {
-public:
-    result(T value) : v_(std::move(value)) {}              // NOLINT(google-explicit-constructor)
+template <class T> class [[nodiscard]] result {
+  public:
+    result(T value) : v_(std::move(value)) {} // NOLINT(google-explicit-constructor)
     result(error e) : v_(std::in_place_index<1>, std::move(e)) {} // NOLINT
 
     [[nodiscard]] bool has_value() const { return v_.index() == 0; }
@@ -37,14 +36,13 @@ public:
 
     [[nodiscard]] const error& err() const { return std::get<1>(v_); }
 
-private:
+  private:
     std::variant<T, error> v_;
 };
 
 /// result<void>: success, or an error.
-template <>
-class [[nodiscard]] result<void> {
-public:
+template <> class [[nodiscard]] result<void> {
+  public:
     result() = default;
     result(error e) : e_(std::move(e)), ok_(false) {} // NOLINT(google-explicit-constructor)
 
@@ -52,11 +50,13 @@ public:
     explicit operator bool() const { return ok_; }
     [[nodiscard]] const error& err() const { return e_; }
 
-private:
+  private:
     error e_;
     bool ok_ = true;
 };
 
-inline error make_error(std::string message) { return error{std::move(message)}; }
+inline error make_error(std::string message) {
+    return error{std::move(message)};
+}
 
 } // namespace livehouse::core

@@ -2,24 +2,24 @@
 // Built after the listeners are bound, so the ports are the real ones even with port 0.
 #pragma once
 
-#include <cstdint>
-#include <string>
-
 #include "core/clock.hpp"
 #include "media/broadcast.hpp"
+
+#include <cstdint>
+#include <string>
 
 namespace livehouse::services {
 
 struct service_context {
     media::broadcast_registry& registry;
     const core::clock& clock;
-    std::string admin_token;   ///< compared in constant time; never logged
-    std::string host;          ///< the address put into URLs (config server.host)
+    std::string admin_token; ///< compared in constant time; never logged
+    std::string host;        ///< the address put into URLs (config server.host)
     std::uint16_t http_port = 8080;
     std::uint16_t rtmp_port = 1935;
-    std::string data_dir;      ///< VOD archive under <data_dir>/vod/<id>/
-    std::string web_dir;       ///< static pages (web/)
-    media::task_runner io;     ///< runs blocking file reads off the event loops
+    std::string data_dir;  ///< VOD archive under <data_dir>/vod/<id>/
+    std::string web_dir;   ///< static pages (web/)
+    media::task_runner io; ///< runs blocking file reads off the event loops
 };
 
 } // namespace livehouse::services

@@ -8,12 +8,12 @@
 //   segment  = "seg-" 1*20DIGIT ".ts"           ; the value must fit in 64 bits
 #pragma once
 
+#include "media/ids.hpp"
+
 #include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string_view>
-
-#include "media/ids.hpp"
 
 namespace livehouse::services::origin {
 

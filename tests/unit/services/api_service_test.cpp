@@ -1,8 +1,8 @@
 // The JSON API driven through the router with in-memory requests: admin auth, body validation,
 // the broadcast object (stream key only for admins), list order, ending, and the status
 // document through a broadcast's whole lifecycle.
-#include "service_fixture.hpp"
 #include "media/ids.hpp"
+#include "service_fixture.hpp"
 #include "services/api/admin_auth.hpp"
 #include "services/api/api_service.hpp"
 #include "services/api/broadcast_json.hpp"
