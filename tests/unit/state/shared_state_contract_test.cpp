@@ -1,0 +1,218 @@
+// One contract for every shared-state backend (state/shared_state.hpp): the same suite runs
+// against each backend the build has. Today: the embedded one; the Redis and Redis Cluster
+// backends join this list (with servers started by the test harness) when they land.
+// Expected values follow Redis's documented behaviour (INCRBY, ZINCRBY, ZREVRANGE, ZREVRANK,
+// SADD, SCARD), so a backend that passes here behaves like Redis for the services.
+#include "state/embedded/memory_state.hpp"
+#include "state/keys.hpp"
+
+#include <atomic>
+#include <chrono>
+#include <future>
+#include <gtest/gtest.h>
+#include <limits>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace livehouse::state {
+namespace {
+
+using namespace std::chrono_literals;
+
+struct backend {
+    std::unique_ptr<counters> c;
+    std::unique_ptr<sorted_sets> z;
+    std::unique_ptr<sets> s;
+};
+
+struct backend_kind {
+    std::string name;
+    std::function<backend()> make;
+};
+
+std::vector<backend_kind> kinds() {
+    return {{"embedded", [] {
+                 return backend{std::make_unique<embedded::memory_counters>(),
+                                std::make_unique<embedded::memory_sorted_sets>(),
+                                std::make_unique<embedded::memory_sets>()};
+             }}};
+}
+
+// Runs one asynchronous call and waits for its completion (a backend may complete on another
+// thread); a handler that never runs fails the test instead of hanging it.
+template <typename T, typename Call> core::result<T> wait(Call&& call) {
+    auto p = std::make_shared<std::promise<core::result<T>>>();
+    auto f = p->get_future();
+    auto calls = std::make_shared<std::atomic<int>>(0);
+    call([p, calls](core::result<T> r) {
+        if (calls->fetch_add(1) == 0) {
+            p->set_value(std::move(r));
+        } else {
+            ADD_FAILURE() << "completion handler called twice";
+        }
+    });
+    if (f.wait_for(5s) != std::future_status::ready) {
+        ADD_FAILURE() << "completion handler not called within 5 s";
+        return core::make_error("timeout");
+    }
+    return f.get();
+}
+
+class contract : public ::testing::TestWithParam<backend_kind> {
+  protected:
+    void SetUp() override {
+        b_ = GetParam().make();
+        auto ks = key_space::make("test", "contract");
+        ASSERT_TRUE(ks);
+        ks_.emplace(*ks);
+    }
+
+    std::string key(std::string_view name) const { return ks_->key(name); }
+
+    core::result<std::int64_t> incrby(const std::string& k, std::int64_t by) {
+        return wait<std::int64_t>([&](auto done) { b_.c->incrby(k, by, std::move(done)); });
+    }
+    core::result<std::int64_t> zincr(const std::string& k, const std::string& m, std::int64_t by) {
+        return wait<std::int64_t>([&](auto done) { b_.z->increment(k, m, by, std::move(done)); });
+    }
+    std::vector<scored_member> top(const std::string& k, std::size_t n) {
+        auto r =
+            wait<std::vector<scored_member>>([&](auto done) { b_.z->top(k, n, std::move(done)); });
+        EXPECT_TRUE(r) << r.err().message;
+        return r ? *r : std::vector<scored_member>{};
+    }
+    std::optional<std::size_t> rank(const std::string& k, const std::string& m) {
+        auto r =
+            wait<std::optional<std::size_t>>([&](auto done) { b_.z->rank(k, m, std::move(done)); });
+        EXPECT_TRUE(r) << r.err().message;
+        return r ? *r : std::nullopt;
+    }
+
+    backend b_;
+    std::optional<key_space> ks_;
+};
+
+TEST(key_space, composes_and_validates) {
+    auto ks = key_space::make("love", "release");
+    ASSERT_TRUE(ks);
+    EXPECT_EQ(ks->key("{b42}:total"), "love|release|{b42}:total");
+    EXPECT_EQ(ks->prefix(), "love|release|");
+    EXPECT_FALSE(key_space::make("", "release"));
+    EXPECT_FALSE(key_space::make("love", "re|lease"));
+    EXPECT_FALSE(key_space::make("Love", "release"));
+    EXPECT_FALSE(key_space::make(std::string(65, 'a'), "release"));
+}
+
+TEST_P(contract, counter_incrby_get_remove) {
+    const auto k = key("counter");
+    EXPECT_EQ(*wait<std::int64_t>([&](auto d) { b_.c->get(k, std::move(d)); }), 0);
+    EXPECT_EQ(*incrby(k, 5), 5);
+    EXPECT_EQ(*incrby(k, -7), -2);
+    EXPECT_EQ(*wait<std::int64_t>([&](auto d) { b_.c->get(k, std::move(d)); }), -2);
+    EXPECT_TRUE(*wait<bool>([&](auto d) { b_.c->remove(k, std::move(d)); }));
+    EXPECT_FALSE(*wait<bool>([&](auto d) { b_.c->remove(k, std::move(d)); }));
+    EXPECT_EQ(*wait<std::int64_t>([&](auto d) { b_.c->get(k, std::move(d)); }), 0);
+}
+
+TEST_P(contract, counter_overflow_is_refused_and_leaves_the_value) {
+    const auto k = key("big");
+    const auto max = std::numeric_limits<std::int64_t>::max();
+    EXPECT_EQ(*incrby(k, max - 1), max - 1);
+    const auto r = incrby(k, 2);
+    ASSERT_FALSE(r);
+    EXPECT_NE(r.err().message.find("overflow"), std::string::npos) << r.err().message;
+    EXPECT_EQ(*wait<std::int64_t>([&](auto d) { b_.c->get(k, std::move(d)); }), max - 1);
+}
+
+TEST_P(contract, keys_and_members_over_the_limits_are_refused) {
+    const std::string long_key(max_key_bytes + 1, 'k');
+    EXPECT_FALSE(incrby(long_key, 1));
+    EXPECT_FALSE(incrby("", 1));
+    EXPECT_FALSE(zincr(key("z"), std::string(max_member_bytes + 1, 'm'), 1));
+    EXPECT_FALSE(wait<bool>([&](auto d) {
+        b_.s->add(key("s"), std::string(max_member_bytes + 1, 'm'), std::move(d));
+    }));
+    // Nothing was created by the refused calls.
+    EXPECT_TRUE(top(key("z"), 10).empty());
+    EXPECT_EQ(*wait<std::size_t>([&](auto d) { b_.s->size(key("s"), std::move(d)); }), 0U);
+}
+
+TEST_P(contract, sorted_set_order_is_score_descending_then_member_descending) {
+    const auto k = key("ranking");
+    EXPECT_EQ(*zincr(k, "alice", 3), 3);
+    EXPECT_EQ(*zincr(k, "bob", 5), 5);
+    EXPECT_EQ(*zincr(k, "carol", 3), 3);
+    EXPECT_EQ(*zincr(k, "alice", 4), 7);
+    EXPECT_EQ(*zincr(k, "dave", -1), -1);
+    // ZREVRANGE 0 -1 WITHSCORES: alice 7, bob 5, carol 3, (tie broken by member, descending)
+    // ... then dave -1.
+    const std::vector<scored_member> want = {{"alice", 7}, {"bob", 5}, {"carol", 3}, {"dave", -1}};
+    EXPECT_EQ(top(k, 10), want);
+    EXPECT_EQ(top(k, 2), std::vector<scored_member>(want.begin(), want.begin() + 2));
+    EXPECT_TRUE(top(k, 0).empty());
+
+    EXPECT_EQ(*zincr(k, "bea", 3), 3); // ties with carol: "carol" > "bea", so carol first
+    EXPECT_EQ(rank(k, "alice"), 0U);
+    EXPECT_EQ(rank(k, "carol"), 2U);
+    EXPECT_EQ(rank(k, "bea"), 3U);
+    EXPECT_EQ(rank(k, "dave"), 4U);
+    EXPECT_EQ(rank(k, "nobody"), std::nullopt);
+    EXPECT_EQ(rank(key("absent"), "alice"), std::nullopt);
+
+    auto sc =
+        wait<std::optional<std::int64_t>>([&](auto d) { b_.z->score(k, "bob", std::move(d)); });
+    ASSERT_TRUE(sc);
+    EXPECT_EQ(*sc, 5);
+    EXPECT_TRUE(*wait<bool>([&](auto d) { b_.z->remove(k, std::move(d)); }));
+    EXPECT_TRUE(top(k, 10).empty());
+}
+
+TEST_P(contract, set_add_contains_size_remove) {
+    const auto k = key("viewers");
+    EXPECT_TRUE(*wait<bool>([&](auto d) { b_.s->add(k, "u1", std::move(d)); }));
+    EXPECT_FALSE(*wait<bool>([&](auto d) { b_.s->add(k, "u1", std::move(d)); }));
+    EXPECT_TRUE(*wait<bool>([&](auto d) { b_.s->add(k, "u2", std::move(d)); }));
+    EXPECT_TRUE(*wait<bool>([&](auto d) { b_.s->contains(k, "u2", std::move(d)); }));
+    EXPECT_FALSE(*wait<bool>([&](auto d) { b_.s->contains(k, "u3", std::move(d)); }));
+    EXPECT_EQ(*wait<std::size_t>([&](auto d) { b_.s->size(k, std::move(d)); }), 2U);
+    EXPECT_TRUE(*wait<bool>([&](auto d) { b_.s->remove(k, std::move(d)); }));
+    EXPECT_EQ(*wait<std::size_t>([&](auto d) { b_.s->size(k, std::move(d)); }), 0U);
+}
+
+// Exact totals under concurrency: many threads incrementing one counter and one member.
+TEST_P(contract, concurrent_increments_are_exact) {
+    const auto k = key("hot");
+    const auto zk = key("hot-ranking");
+    constexpr int threads = 8;
+    constexpr int per_thread = 2000;
+    const std::vector<std::string> members = {"m0", "m1", "m2"};
+    std::vector<std::thread> ts;
+    std::atomic<int> errors{0};
+    for (int t = 0; t < threads; ++t) {
+        ts.emplace_back([&, t] {
+            for (int i = 0; i < per_thread; ++i) {
+                if (!incrby(k, 1) || !zincr(zk, members[t % 3], 2)) {
+                    errors.fetch_add(1);
+                }
+            }
+        });
+    }
+    for (auto& t : ts) {
+        t.join();
+    }
+    EXPECT_EQ(errors.load(), 0);
+    EXPECT_EQ(*wait<std::int64_t>([&](auto d) { b_.c->get(k, std::move(d)); }),
+              threads * per_thread);
+    std::int64_t sum = 0;
+    for (const auto& m : top(zk, 10)) {
+        sum += m.score;
+    }
+    EXPECT_EQ(sum, 2LL * threads * per_thread);
+}
+
+INSTANTIATE_TEST_SUITE_P(backends, contract, ::testing::ValuesIn(kinds()),
+                         [](const auto& p) { return p.param.name; });
+
+} // namespace
+} // namespace livehouse::state
