@@ -3,14 +3,19 @@
 // backends join this list (with servers started by the test harness) when they land.
 // Expected values follow Redis's documented behaviour (INCRBY, ZINCRBY, ZREVRANGE, ZREVRANK,
 // SADD, SCARD), so a backend that passes here behaves like Redis for the services.
+#include "core/clock.hpp"
+#include "state/embedded/memory_bus.hpp"
+#include "state/embedded/memory_inventory.hpp"
 #include "state/embedded/memory_state.hpp"
 #include "state/keys.hpp"
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <future>
 #include <gtest/gtest.h>
 #include <limits>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -20,10 +25,15 @@ namespace {
 
 using namespace std::chrono_literals;
 
+// Real time for every backend: a Redis server's hold expiry cannot follow a test's clock.
+const core::system_clock wall_clock;
+
 struct backend {
     std::unique_ptr<counters> c;
     std::unique_ptr<sorted_sets> z;
     std::unique_ptr<sets> s;
+    std::unique_ptr<bus> b;
+    std::unique_ptr<inventory> inv;
 };
 
 struct backend_kind {
@@ -35,7 +45,9 @@ std::vector<backend_kind> kinds() {
     return {{"embedded", [] {
                  return backend{std::make_unique<embedded::memory_counters>(),
                                 std::make_unique<embedded::memory_sorted_sets>(),
-                                std::make_unique<embedded::memory_sets>()};
+                                std::make_unique<embedded::memory_sets>(),
+                                std::make_unique<embedded::memory_bus>(),
+                                std::make_unique<embedded::memory_inventory>(wall_clock)};
              }}};
 }
 
@@ -209,6 +221,160 @@ TEST_P(contract, concurrent_increments_are_exact) {
         sum += m.score;
     }
     EXPECT_EQ(sum, 2LL * threads * per_thread);
+}
+
+// --- bus ------------------------------------------------------------------------------------
+
+// Collects what a subscription receives (shared: a delivery may still run after the test's
+// subscription object is gone, per the contract).
+struct inbox {
+    std::mutex mutex;
+    std::condition_variable cv;
+    std::vector<std::string> messages;
+
+    bus::handler handler() {
+        return [this](std::string_view, const core::shared_bytes& payload) {
+            std::lock_guard lock(mutex);
+            messages.push_back(*payload);
+            cv.notify_all();
+        };
+    }
+    std::vector<std::string> wait_for(std::size_t n) {
+        std::unique_lock lock(mutex);
+        cv.wait_for(lock, 5s, [&] { return messages.size() >= n; });
+        return messages;
+    }
+    std::size_t count() {
+        std::lock_guard lock(mutex);
+        return messages.size();
+    }
+};
+
+std::unique_ptr<bus::subscription> subscribe(bus& b, const std::string& channel, inbox& in) {
+    std::unique_ptr<bus::subscription> sub;
+    auto ready =
+        wait<void>([&](auto done) { sub = b.subscribe(channel, in.handler(), std::move(done)); });
+    EXPECT_TRUE(ready) << ready.err().message;
+    return sub;
+}
+
+TEST_P(contract, bus_delivers_to_every_subscriber_of_the_channel_in_order) {
+    const auto a = key("chat:a");
+    const auto other = key("chat:b");
+    auto in1 = std::make_shared<inbox>();
+    auto in2 = std::make_shared<inbox>();
+    auto in3 = std::make_shared<inbox>();
+    auto s1 = subscribe(*b_.b, a, *in1);
+    auto s2 = subscribe(*b_.b, a, *in2);
+    auto s3 = subscribe(*b_.b, other, *in3);
+    std::vector<std::string> sent;
+    for (int i = 0; i < 100; ++i) {
+        sent.push_back(std::string("m").append(std::to_string(i)));
+        ASSERT_TRUE(wait<void>([&](auto done) {
+            b_.b->publish(a, core::make_shared_bytes(sent.back()), std::move(done));
+        }));
+    }
+    EXPECT_EQ(in1->wait_for(100), sent);
+    EXPECT_EQ(in2->wait_for(100), sent);
+    EXPECT_EQ(in3->count(), 0U);
+
+    s2.reset(); // unsubscribed: no more deliveries
+    ASSERT_TRUE(wait<void>(
+        [&](auto done) { b_.b->publish(a, core::make_shared_bytes("after"), std::move(done)); }));
+    EXPECT_EQ(in1->wait_for(101).back(), "after");
+    EXPECT_EQ(in2->count(), 100U);
+}
+
+TEST_P(contract, bus_refuses_oversized_payloads) {
+    const auto r = wait<void>([&](auto done) {
+        b_.b->publish(key("chat:a"),
+                      core::make_shared_bytes(std::string(max_bus_payload_bytes + 1, 'x')),
+                      std::move(done));
+    });
+    EXPECT_FALSE(r);
+}
+
+// --- inventory ------------------------------------------------------------------------------
+
+std::optional<std::string> reserve(inventory& inv, const std::string& k, std::int64_t n,
+                                   std::chrono::milliseconds ttl) {
+    auto r = wait<std::optional<std::string>>(
+        [&](auto done) { inv.reserve(k, n, ttl, std::move(done)); });
+    EXPECT_TRUE(r) << r.err().message;
+    return r ? *r : std::nullopt;
+}
+
+std::int64_t available(inventory& inv, const std::string& k) {
+    return *wait<std::int64_t>([&](auto done) { inv.available(k, std::move(done)); });
+}
+
+TEST_P(contract, inventory_holds_confirms_releases_and_never_oversells) {
+    auto& inv = *b_.inv;
+    const auto k = key("tickets:show1");
+    EXPECT_EQ(available(inv, k), 0);
+    EXPECT_FALSE(reserve(inv, k, 1, 10s)) << "no stock set: nothing to hold";
+    EXPECT_EQ(*wait<std::int64_t>([&](auto d) { inv.set_stock(k, 10, std::move(d)); }), 10);
+
+    const auto h1 = reserve(inv, k, 4, 10s);
+    ASSERT_TRUE(h1);
+    EXPECT_FALSE(reserve(inv, k, 7, 10s)) << "only 6 left";
+    EXPECT_EQ(available(inv, k), 6);
+    EXPECT_TRUE(*wait<bool>([&](auto d) { inv.confirm(k, *h1, std::move(d)); }));
+    EXPECT_FALSE(*wait<bool>([&](auto d) { inv.confirm(k, *h1, std::move(d)); }))
+        << "a hold settles once";
+    EXPECT_EQ(*wait<std::int64_t>([&](auto d) { inv.sold(k, std::move(d)); }), 4);
+
+    const auto h2 = reserve(inv, k, 6, 10s);
+    ASSERT_TRUE(h2);
+    EXPECT_EQ(available(inv, k), 0);
+    EXPECT_TRUE(*wait<bool>([&](auto d) { inv.release(k, *h2, std::move(d)); }));
+    EXPECT_EQ(available(inv, k), 6);
+    EXPECT_FALSE(*wait<bool>([&](auto d) { inv.confirm(k, "no-such-hold", std::move(d)); }));
+    EXPECT_FALSE(wait<std::optional<std::string>>([&](auto d) {
+        inv.reserve(k, 0, 10s, std::move(d));
+    })) << "n must be >= 1";
+}
+
+TEST_P(contract, inventory_expired_holds_return_their_items) {
+    auto& inv = *b_.inv;
+    const auto k = key("tickets:show2");
+    ASSERT_TRUE(wait<std::int64_t>([&](auto d) { inv.set_stock(k, 5, std::move(d)); }));
+    const auto h = reserve(inv, k, 5, 100ms);
+    ASSERT_TRUE(h);
+    EXPECT_EQ(available(inv, k), 0);
+    std::this_thread::sleep_for(250ms);
+    EXPECT_EQ(available(inv, k), 5);
+    EXPECT_FALSE(*wait<bool>([&](auto d) { inv.confirm(k, *h, std::move(d)); }))
+        << "an expired hold cannot be confirmed";
+    EXPECT_EQ(*wait<std::int64_t>([&](auto d) { inv.sold(k, std::move(d)); }), 0);
+}
+
+// Many buyers at once for fewer items than they want: exactly the stock is sold.
+TEST_P(contract, inventory_under_concurrency_sells_exactly_the_stock) {
+    auto& inv = *b_.inv;
+    const auto k = key("tickets:flash");
+    constexpr std::int64_t stock = 1000;
+    ASSERT_TRUE(wait<std::int64_t>([&](auto d) { inv.set_stock(k, stock, std::move(d)); }));
+    constexpr int threads = 8;
+    constexpr int attempts = 200; // 1,600 attempts for 1,000 items
+    std::atomic<std::int64_t> bought{0};
+    std::vector<std::thread> ts;
+    for (int t = 0; t < threads; ++t) {
+        ts.emplace_back([&] {
+            for (int i = 0; i < attempts; ++i) {
+                auto h = reserve(inv, k, 1, 10s);
+                if (h && *wait<bool>([&](auto d) { inv.confirm(k, *h, std::move(d)); })) {
+                    bought.fetch_add(1);
+                }
+            }
+        });
+    }
+    for (auto& t : ts) {
+        t.join();
+    }
+    EXPECT_EQ(bought.load(), stock);
+    EXPECT_EQ(*wait<std::int64_t>([&](auto d) { inv.sold(k, std::move(d)); }), stock);
+    EXPECT_EQ(available(inv, k), 0);
 }
 
 INSTANTIATE_TEST_SUITE_P(backends, contract, ::testing::ValuesIn(kinds()),
