@@ -4,9 +4,11 @@
 // Expected values follow Redis's documented behaviour (INCRBY, ZINCRBY, ZREVRANGE, ZREVRANK,
 // SADD, SCARD), so a backend that passes here behaves like Redis for the services.
 #include "core/clock.hpp"
+#include "livehouse_test/temp_dir.hpp"
 #include "state/embedded/memory_bus.hpp"
 #include "state/embedded/memory_inventory.hpp"
 #include "state/embedded/memory_state.hpp"
+#include "state/embedded/sqlite_streams.hpp"
 #include "state/keys.hpp"
 
 #include <atomic>
@@ -34,6 +36,8 @@ struct backend {
     std::unique_ptr<sets> s;
     std::unique_ptr<bus> b;
     std::unique_ptr<inventory> inv;
+    std::unique_ptr<streams> st;
+    std::shared_ptr<test::temp_dir> dir; ///< files of an embedded backend
 };
 
 struct backend_kind {
@@ -43,11 +47,19 @@ struct backend_kind {
 
 std::vector<backend_kind> kinds() {
     return {{"embedded", [] {
-                 return backend{std::make_unique<embedded::memory_counters>(),
-                                std::make_unique<embedded::memory_sorted_sets>(),
-                                std::make_unique<embedded::memory_sets>(),
-                                std::make_unique<embedded::memory_bus>(),
-                                std::make_unique<embedded::memory_inventory>(wall_clock)};
+                 backend b;
+                 b.c = std::make_unique<embedded::memory_counters>();
+                 b.z = std::make_unique<embedded::memory_sorted_sets>();
+                 b.s = std::make_unique<embedded::memory_sets>();
+                 b.b = std::make_unique<embedded::memory_bus>();
+                 b.inv = std::make_unique<embedded::memory_inventory>(wall_clock);
+                 b.dir = std::make_shared<test::temp_dir>();
+                 auto st = embedded::sqlite_streams::open(b.dir->str());
+                 EXPECT_TRUE(st) << st.err().message;
+                 if (st) {
+                     b.st = std::move(*st);
+                 }
+                 return b;
              }}};
 }
 
@@ -375,6 +387,85 @@ TEST_P(contract, inventory_under_concurrency_sells_exactly_the_stock) {
     EXPECT_EQ(bought.load(), stock);
     EXPECT_EQ(*wait<std::int64_t>([&](auto d) { inv.sold(k, std::move(d)); }), stock);
     EXPECT_EQ(available(inv, k), 0);
+}
+
+// --- durable streams ----------------------------------------------------------------------------
+
+std::string append(streams& st, const std::string& k, const std::string& payload) {
+    auto r = wait<std::string>([&](auto d) { st.append(k, payload, std::move(d)); });
+    EXPECT_TRUE(r) << r.err().message;
+    return r ? *r : std::string();
+}
+
+std::vector<stream_entry> read(streams& st, const std::string& k, const std::string& group,
+                               const std::string& consumer, std::size_t max,
+                               std::chrono::milliseconds claim_after) {
+    auto r = wait<std::vector<stream_entry>>(
+        [&](auto d) { st.read(k, group, consumer, max, claim_after, std::move(d)); });
+    EXPECT_TRUE(r) << r.err().message;
+    return r ? *r : std::vector<stream_entry>{};
+}
+
+std::size_t ack(streams& st, const std::string& k, const std::string& group,
+                std::vector<std::string> ids) {
+    auto r = wait<std::size_t>([&](auto d) { st.ack(k, group, std::move(ids), std::move(d)); });
+    EXPECT_TRUE(r) << r.err().message;
+    return r ? *r : 0;
+}
+
+std::vector<std::string> payloads(const std::vector<stream_entry>& es) {
+    std::vector<std::string> out;
+    for (const auto& e : es) {
+        out.push_back(e.payload);
+    }
+    return out;
+}
+
+TEST_P(contract, stream_group_reads_in_order_and_acks_once) {
+    ASSERT_TRUE(b_.st);
+    auto& st = *b_.st;
+    const auto k = key("love:batches");
+    const std::string bytes("b\0b", 3); // payloads are bytes
+    // Groups exist before the entries they must see (a read of 0 entries creates one).
+    EXPECT_TRUE(read(st, k, "analytics", "x", 0, 30s).empty());
+    const auto id1 = append(st, k, "a");
+    const auto id2 = append(st, k, bytes);
+    const auto id3 = append(st, k, "c");
+    EXPECT_NE(id1, id2);
+    auto first = read(st, k, "writer", "c1", 2, 30s);
+    ASSERT_EQ(first.size(), 2U);
+    EXPECT_EQ(first[0].id, id1);
+    EXPECT_EQ(first[0].payload, "a");
+    EXPECT_EQ(first[0].deliveries, 1U);
+    EXPECT_EQ(first[1].payload, bytes);
+    auto second = read(st, k, "writer", "c1", 10, 30s);
+    ASSERT_EQ(second.size(), 1U);
+    EXPECT_EQ(second[0].id, id3);
+    EXPECT_TRUE(read(st, k, "writer", "c2", 10, 30s).empty()) << "all given out, none stale";
+
+    EXPECT_EQ(ack(st, k, "writer", {id1, id2}), 2U);
+    EXPECT_EQ(ack(st, k, "writer", {id1, "not-an-id"}), 0U) << "acknowledged once only";
+
+    // The other group still gets everything: entries go only once every group is done.
+    EXPECT_EQ(payloads(read(st, k, "analytics", "x", 10, 30s)),
+              (std::vector<std::string>{"a", bytes, "c"}));
+}
+
+TEST_P(contract, stream_unacknowledged_entries_are_redelivered_after_the_claim_time) {
+    ASSERT_TRUE(b_.st);
+    auto& st = *b_.st;
+    const auto k = key("records");
+    const auto id = append(st, k, "r1");
+    ASSERT_EQ(read(st, k, "pg", "node-a", 10, 100ms).size(), 1U);
+    EXPECT_TRUE(read(st, k, "pg", "node-b", 10, 100ms).empty()) << "node-a still has it";
+    std::this_thread::sleep_for(200ms);
+    const auto again = read(st, k, "pg", "node-b", 10, 100ms);
+    ASSERT_EQ(again.size(), 1U) << "node-a never acknowledged: node-b gets it";
+    EXPECT_EQ(again[0].id, id);
+    EXPECT_EQ(again[0].deliveries, 2U);
+    EXPECT_EQ(ack(st, k, "pg", {id}), 1U);
+    std::this_thread::sleep_for(200ms);
+    EXPECT_TRUE(read(st, k, "pg", "node-b", 10, 100ms).empty()) << "acknowledged: gone";
 }
 
 INSTANTIATE_TEST_SUITE_P(backends, contract, ::testing::ValuesIn(kinds()),
