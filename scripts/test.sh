@@ -9,13 +9,16 @@
 #   3. tests          ctest in build/: unit, fuzz-corpus replay, integration (real binary +
 #                     ffmpeg/ffprobe), e2e (Chromium)
 #   4. sanitizers     build-asan/ (ASan+UBSan, asserts on, no server layers): ctest -L 'unit|fuzz'
-#   5. fuzz           build-fuzz/ (clang + libFuzzer, -Werror): each tests/fuzz/<name>_fuzz.cpp
+#   5. tsan           build-tsan/ (ThreadSanitizer): the state layer's tests, whose structures
+#                     are shared by every event-loop thread (contract suite incl. its 8-thread
+#                     counter, ranking and inventory runs)
+#   6. fuzz           build-fuzz/ (clang + libFuzzer, -Werror): each tests/fuzz/<name>_fuzz.cpp
 #                     runs for LIVEHOUSE_FUZZ_SECONDS (20) over a temp copy of its seed corpus,
 #                     so the repository's corpus is never modified
 #
 # Environment:
-#   LIVEHOUSE_QUICK=1          skip stages 4 and 5 (a quick local check)
-#   LIVEHOUSE_STAGES="..."     run only these stages (of: deps build tests sanitizers fuzz), e.g.
+#   LIVEHOUSE_QUICK=1          skip stages 4, 5 and 6 (a quick local check)
+#   LIVEHOUSE_STAGES="..."     run only these stages (of: deps build tests sanitizers tsan fuzz), e.g.
 #                              LIVEHOUSE_STAGES="sanitizers fuzz" to rerun the last two
 #   LIVEHOUSE_JOBS=N           build parallelism (default 2: the reference machine has 2 cores)
 #   LIVEHOUSE_CTEST_JOBS=N     ctest parallelism (default 2)
@@ -31,15 +34,15 @@ jobs=${LIVEHOUSE_JOBS:-2}
 ctest_jobs=${LIVEHOUSE_CTEST_JOBS:-2}
 fuzz_seconds=${LIVEHOUSE_FUZZ_SECONDS:-20}
 quick=${LIVEHOUSE_QUICK:-0}
-stages=${LIVEHOUSE_STAGES:-deps build tests sanitizers fuzz}
+stages=${LIVEHOUSE_STAGES:-deps build tests sanitizers tsan fuzz}
 if [[ $quick == 1 ]]; then
     stages=${LIVEHOUSE_STAGES:-deps build tests}
 fi
 for s in $stages; do
     case $s in
-    deps | build | tests | sanitizers | fuzz) ;;
+    deps | build | tests | sanitizers | tsan | fuzz) ;;
     *)
-        echo "test.sh: unknown stage '$s' in LIVEHOUSE_STAGES (deps build tests sanitizers fuzz)" >&2
+        echo "test.sh: unknown stage '$s' in LIVEHOUSE_STAGES (deps build tests sanitizers tsan fuzz)" >&2
         exit 2
         ;;
     esac
@@ -138,14 +141,14 @@ echo "stages: $stages"
 
 # ---------------------------------------------------------------------------------------------
 if wanted deps; then
-    stage "1/5 dependencies"
+    stage "1/6 dependencies"
     bash scripts/install-deps.sh
     stage_done
 fi
 
 # ---------------------------------------------------------------------------------------------
 if wanted build; then
-    stage "2/5 build (Release, -Werror, $(g++ -dumpfullversion 2>/dev/null || echo g++)) -> build/"
+    stage "2/6 build (Release, -Werror, $(g++ -dumpfullversion 2>/dev/null || echo g++)) -> build/"
     check_layers
     check_format
     cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DLIVEHOUSE_WERROR=ON
@@ -155,7 +158,7 @@ fi
 
 # ---------------------------------------------------------------------------------------------
 if wanted tests; then
-    stage "3/5 tests: unit, fuzz-corpus replay, integration, e2e (build/)"
+    stage "3/6 tests: unit, fuzz-corpus replay, integration, e2e (build/)"
     run_ctest "build (unit, fuzz replay, integration, e2e)" build/ctest.log \
         --test-dir build --output-on-failure --no-tests=error -j "$ctest_jobs"
     stage_done
@@ -165,7 +168,7 @@ if wanted sanitizers; then
     # -----------------------------------------------------------------------------------------
     # Debug with -O1: asserts stay on (no NDEBUG) and the tests stay fast enough under ASan.
     # The server layers are off: their Boost.Asio code is covered by the integration tests.
-    stage "4/5 sanitizers: ASan + UBSan unit tests and corpus replay -> build-asan/"
+    stage "4/6 sanitizers: ASan + UBSan unit tests and corpus replay -> build-asan/"
     cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="-O1 -g" \
         -DLIVEHOUSE_SANITIZE=address,undefined -DLIVEHOUSE_SERVER=OFF
     cmake --build build-asan -j "$jobs"
@@ -176,9 +179,27 @@ if wanted sanitizers; then
     stage_done
 fi
 
+if wanted tsan; then
+    # -----------------------------------------------------------------------------------------
+    # Only the state layer's test binary: it is where structures are shared across threads
+    # without an owning event loop (striped maps, the bus, the streams worker). The gtest binary
+    # runs directly (the other layers' test binaries are not built in this tree).
+    stage "5/6 tsan: ThreadSanitizer, state layer tests -> build-tsan/"
+    cmake -S . -B build-tsan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+        -DLIVEHOUSE_SANITIZE=thread
+    cmake --build build-tsan -j "$jobs" --target livehouse_state_tests
+    TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1} \
+        build-tsan/tests/livehouse_state_tests 2>&1 | tee build-tsan/tsan.log
+    tsan_passed=$(sed -n 's/^\[  PASSED  \] \([0-9][0-9]*\) tests*\..*/\1/p' build-tsan/tsan.log)
+    [[ -n $tsan_passed ]] || { echo "tsan: no gtest summary in build-tsan/tsan.log" >&2; exit 1; }
+    total_passed=$((total_passed + tsan_passed))
+    summaries+=("build-tsan (state): ${tsan_passed} tests passed, no ThreadSanitizer report")
+    stage_done
+fi
+
 if wanted fuzz; then
     # -----------------------------------------------------------------------------------------
-    stage "5/5 fuzz: libFuzzer, ${fuzz_seconds}s per target (clang) -> build-fuzz/"
+    stage "6/6 fuzz: libFuzzer, ${fuzz_seconds}s per target (clang) -> build-fuzz/"
     fuzz_names=()
     for f in tests/fuzz/*_fuzz.cpp; do
         [[ -e $f ]] || continue
