@@ -223,19 +223,18 @@ bench_publishers_cpu_ticks() {
 
 # VmRSS summed over the server's processes, in KiB. For nginx this counts pages the master and
 # workers share once per process; bench_server_pss_kib splits shared pages fairly.
-bench_server_rss_kib() {
-    local p total=0 v
-    for p in $(bench_server_pids); do
-        v=$(awk '/^VmRSS:/ {print $2}' "/proc/$p/status" 2>/dev/null) || v=0
-        total=$((total + ${v:-0}))
-    done
-    echo "$total"
-}
+bench_server_rss_kib() { bench_server_field_kib /proc/%s/status VmRSS; }
+bench_server_pss_kib() { bench_server_field_kib /proc/%s/smaps_rollup Pss; }
+bench_server_pss_shmem_kib() { bench_server_field_kib /proc/%s/smaps_rollup Pss_Shmem; }
 
-bench_server_pss_kib() {
-    local p total=0 v
+# bench_server_field_kib <file pattern with %s for the pid> <field>: "<field>: N kB" summed over
+# the server's processes.
+bench_server_field_kib() {
+    local p total=0 v file
     for p in $(bench_server_pids); do
-        v=$(awk '/^Pss:/ {print $2}' "/proc/$p/smaps_rollup" 2>/dev/null) || v=0
+        # shellcheck disable=SC2059 # the pattern is ours: "/proc/%s/..."
+        file=$(printf "$1" "$p")
+        v=$(awk -v f="$2:" '$1 == f {print $2}' "$file" 2>/dev/null) || v=0
         total=$((total + ${v:-0}))
     done
     echo "$total"
@@ -255,15 +254,6 @@ bench_server_memfd_kib() {
         done
     done
     echo $((total / 1024))
-}
-
-bench_server_pss_shmem_kib() {
-    local p total=0 v
-    for p in $(bench_server_pids); do
-        v=$(awk '/^Pss_Shmem:/ {print $2}' "/proc/$p/smaps_rollup" 2>/dev/null) || v=0
-        total=$((total + ${v:-0}))
-    done
-    echo "$total"
 }
 
 bench_live_publishers() {

@@ -1,4 +1,4 @@
-// memory_counters: INCRBY / GET / DEL on striped hash maps.
+// memory_counters: INCRBY / GET / DEL on a striped map.
 #include "state/embedded/limits.hpp"
 #include "state/embedded/memory_state.hpp"
 
@@ -10,18 +10,16 @@ void memory_counters::incrby(std::string key, std::int64_t by, completion<std::i
         return;
     }
     std::int64_t value = 0;
-    bool overflow = false;
-    {
-        auto& s = stripes_[stripe_of(key)];
-        std::lock_guard lock(s.mutex);
-        auto& v = s.values[key];
+    const bool overflow = values_.with(key, [&](auto& m) {
+        auto& v = m[key];
         // Redis (incrDecrCommand): "increment or decrement would overflow" leaves the value.
         // A new counter is 0 and 0 + by cannot overflow, so a refusal never leaves a new key.
-        overflow = __builtin_add_overflow(v, by, &value);
-        if (!overflow) {
-            v = value;
+        if (__builtin_add_overflow(v, by, &value)) {
+            return true;
         }
-    }
+        v = value;
+        return false;
+    });
     if (overflow) {
         done(core::make_error("state: increment or decrement would overflow"));
         return;
@@ -34,15 +32,10 @@ void memory_counters::get(std::string key, completion<std::int64_t> done) {
         done(std::move(*e));
         return;
     }
-    std::int64_t value = 0;
-    {
-        auto& s = stripes_[stripe_of(key)];
-        std::lock_guard lock(s.mutex);
-        if (auto it = s.values.find(key); it != s.values.end()) {
-            value = it->second;
-        }
-    }
-    done(value);
+    done(values_.with(key, [&](auto& m) -> std::int64_t {
+        auto it = m.find(key);
+        return it == m.end() ? 0 : it->second;
+    }));
 }
 
 void memory_counters::remove(std::string key, completion<bool> done) {
@@ -50,13 +43,7 @@ void memory_counters::remove(std::string key, completion<bool> done) {
         done(std::move(*e));
         return;
     }
-    bool existed = false;
-    {
-        auto& s = stripes_[stripe_of(key)];
-        std::lock_guard lock(s.mutex);
-        existed = s.values.erase(key) > 0;
-    }
-    done(existed);
+    done(values_.with(key, [&](auto& m) { return m.erase(key) > 0; }));
 }
 
 } // namespace livehouse::state::embedded

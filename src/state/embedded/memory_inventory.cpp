@@ -41,16 +41,12 @@ void memory_inventory::set_stock(std::string key, std::int64_t stock,
         done(core::make_error("state: stock must be >= 0"));
         return;
     }
-    std::int64_t avail = 0;
-    {
-        auto& s = stripes_[stripe_of(key)];
-        std::lock_guard lock(s.mutex);
-        auto& it = s.items[key];
+    done(items_.with(key, [&](auto& m) {
+        auto& it = m[key];
         expire(it);
         it.stock = stock;
-        avail = available_of(it.stock, it.sold, it.held);
-    }
-    done(avail);
+        return available_of(it.stock, it.sold, it.held);
+    }));
 }
 
 void memory_inventory::reserve(std::string key, std::int64_t n, std::chrono::milliseconds ttl,
@@ -63,24 +59,17 @@ void memory_inventory::reserve(std::string key, std::int64_t n, std::chrono::mil
         done(core::make_error("state: reserve needs n >= 1 and a positive hold time"));
         return;
     }
-    std::optional<std::string> id;
-    {
-        auto& s = stripes_[stripe_of(key)];
-        std::lock_guard lock(s.mutex);
-        auto found = s.items.find(key);
-        if (found != s.items.end()) {
-            auto& it = found->second;
-            expire(it);
-            if (available_of(it.stock, it.sold, it.held) >= n) {
-                // Unpredictable, like a stream key: a hold id is a capability.
-                id = media::make_stream_key();
-                const auto expiry = it.expiries.emplace(clock_.now() + ttl, *id);
-                it.holds.emplace(*id, hold{n, expiry});
-                it.held += n;
-            }
+    done(with_item(key, [&](item* it) -> std::optional<std::string> {
+        if (it == nullptr || available_of(it->stock, it->sold, it->held) < n) {
+            return std::nullopt;
         }
-    }
-    done(std::move(id));
+        // Unpredictable, like a stream key: a hold id is a capability.
+        auto id = media::make_stream_key();
+        const auto expiry = it->expiries.emplace(clock_.now() + ttl, id);
+        it->holds.emplace(id, hold{n, expiry});
+        it->held += n;
+        return id;
+    }));
 }
 
 void memory_inventory::settle(std::string key, std::string hold_id, bool confirm,
@@ -89,23 +78,20 @@ void memory_inventory::settle(std::string key, std::string hold_id, bool confirm
         done(std::move(*e));
         return;
     }
-    bool settled = false;
-    {
-        auto& s = stripes_[stripe_of(key)];
-        std::lock_guard lock(s.mutex);
-        if (auto found = s.items.find(key); found != s.items.end()) {
-            auto& it = found->second;
-            expire(it);
-            if (auto h = it.holds.find(hold_id); h != it.holds.end()) {
-                const auto quantity = drop(it, h);
-                if (confirm) {
-                    it.sold += quantity;
-                }
-                settled = true;
-            }
+    done(with_item(key, [&](item* it) {
+        if (it == nullptr) {
+            return false;
         }
-    }
-    done(settled);
+        auto h = it->holds.find(hold_id);
+        if (h == it->holds.end()) {
+            return false;
+        }
+        const auto quantity = drop(*it, h);
+        if (confirm) {
+            it->sold += quantity;
+        }
+        return true;
+    }));
 }
 
 void memory_inventory::confirm(std::string key, std::string hold_id, completion<bool> done) {
@@ -121,16 +107,9 @@ void memory_inventory::available(std::string key, completion<std::int64_t> done)
         done(std::move(*e));
         return;
     }
-    std::int64_t avail = 0;
-    {
-        auto& s = stripes_[stripe_of(key)];
-        std::lock_guard lock(s.mutex);
-        if (auto found = s.items.find(key); found != s.items.end()) {
-            expire(found->second);
-            avail = available_of(found->second.stock, found->second.sold, found->second.held);
-        }
-    }
-    done(avail);
+    done(with_item(key, [](item* it) -> std::int64_t {
+        return it == nullptr ? 0 : available_of(it->stock, it->sold, it->held);
+    }));
 }
 
 void memory_inventory::sold(std::string key, completion<std::int64_t> done) {
@@ -138,15 +117,7 @@ void memory_inventory::sold(std::string key, completion<std::int64_t> done) {
         done(std::move(*e));
         return;
     }
-    std::int64_t n = 0;
-    {
-        auto& s = stripes_[stripe_of(key)];
-        std::lock_guard lock(s.mutex);
-        if (auto found = s.items.find(key); found != s.items.end()) {
-            n = found->second.sold;
-        }
-    }
-    done(n);
+    done(with_item(key, [](item* it) -> std::int64_t { return it == nullptr ? 0 : it->sold; }));
 }
 
 } // namespace livehouse::state::embedded

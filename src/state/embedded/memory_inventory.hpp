@@ -43,20 +43,27 @@ class memory_inventory final : public inventory {
         /// every hold (a flash sale has thousands live at once).
         expiry_index expiries;
     };
-    struct stripe {
-        std::mutex mutex;
-        std::unordered_map<std::string, item> items;
-    };
-
-    /// Drops the item's expired holds. Call with its stripe locked.
+    /// Drops the item's expired holds. Call with its shard locked.
     void expire(item& it) const;
+    /// Runs fn(item*) with the key's shard locked and the item's expired holds dropped; the
+    /// pointer is null when the key has no item. Returns fn's result.
+    template <typename Fn> decltype(auto) with_item(const std::string& key, Fn&& fn) {
+        return items_.with(key, [&](auto& m) {
+            auto found = m.find(key);
+            item* it = found == m.end() ? nullptr : &found->second;
+            if (it != nullptr) {
+                expire(*it);
+            }
+            return fn(it);
+        });
+    }
     /// Removes a hold (and its expiry entry) from the item; returns its quantity.
     static std::int64_t drop(item& it, std::unordered_map<std::string, hold>::iterator h);
     /// Settles a live hold (confirm: it becomes sold; release: it is given back).
     void settle(std::string key, std::string hold_id, bool confirm, completion<bool> done);
 
     const core::clock& clock_;
-    std::array<stripe, stripes> stripes_;
+    striped_map<item> items_;
 };
 
 } // namespace livehouse::state::embedded

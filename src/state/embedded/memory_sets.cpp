@@ -1,4 +1,4 @@
-// memory_sets: SADD / SISMEMBER / SCARD / DEL on striped hash maps of hash sets.
+// memory_sets: SADD / SISMEMBER / SCARD / DEL on a striped map of hash sets.
 #include "state/embedded/limits.hpp"
 #include "state/embedded/memory_state.hpp"
 
@@ -9,13 +9,7 @@ void memory_sets::add(std::string key, std::string member, completion<bool> done
         done(std::move(*e));
         return;
     }
-    bool added = false;
-    {
-        auto& s = stripes_[stripe_of(key)];
-        std::lock_guard lock(s.mutex);
-        added = s.sets[key].insert(std::move(member)).second;
-    }
-    done(added);
+    done(sets_.with(key, [&](auto& m) { return m[key].insert(std::move(member)).second; }));
 }
 
 void memory_sets::contains(std::string key, std::string member, completion<bool> done) {
@@ -23,15 +17,10 @@ void memory_sets::contains(std::string key, std::string member, completion<bool>
         done(std::move(*e));
         return;
     }
-    bool found = false;
-    {
-        auto& s = stripes_[stripe_of(key)];
-        std::lock_guard lock(s.mutex);
-        if (auto it = s.sets.find(key); it != s.sets.end()) {
-            found = it->second.contains(member);
-        }
-    }
-    done(found);
+    done(sets_.with(key, [&](auto& m) {
+        auto it = m.find(key);
+        return it != m.end() && it->second.contains(member);
+    }));
 }
 
 void memory_sets::size(std::string key, completion<std::size_t> done) {
@@ -39,15 +28,10 @@ void memory_sets::size(std::string key, completion<std::size_t> done) {
         done(std::move(*e));
         return;
     }
-    std::size_t n = 0;
-    {
-        auto& s = stripes_[stripe_of(key)];
-        std::lock_guard lock(s.mutex);
-        if (auto it = s.sets.find(key); it != s.sets.end()) {
-            n = it->second.size();
-        }
-    }
-    done(n);
+    done(sets_.with(key, [&](auto& m) -> std::size_t {
+        auto it = m.find(key);
+        return it == m.end() ? 0 : it->second.size();
+    }));
 }
 
 void memory_sets::remove(std::string key, completion<bool> done) {
@@ -55,13 +39,7 @@ void memory_sets::remove(std::string key, completion<bool> done) {
         done(std::move(*e));
         return;
     }
-    bool existed = false;
-    {
-        auto& s = stripes_[stripe_of(key)];
-        std::lock_guard lock(s.mutex);
-        existed = s.sets.erase(key) > 0;
-    }
-    done(existed);
+    done(sets_.with(key, [&](auto& m) { return m.erase(key) > 0; }));
 }
 
 } // namespace livehouse::state::embedded

@@ -35,27 +35,26 @@ void memory_sorted_sets::increment(std::string key, std::string member, std::int
         return;
     }
     std::int64_t value = 0;
-    bool overflow = false;
-    {
-        auto& s = stripes_[stripe_of(key)];
-        std::lock_guard lock(s.mutex);
-        auto& z = s.sets[key];
+    const bool overflow = sets_.with(key, [&](auto& m) {
+        auto& z = m[key];
         if (!z) {
             z = std::make_unique<zset>();
         }
         auto it = z->scores.find(member);
         const std::int64_t old = it == z->scores.end() ? 0 : it->second;
-        overflow = __builtin_add_overflow(old, by, &value);
-        if (!overflow) {
-            if (it != z->scores.end()) {
-                z->tree.erase(entry{old, member});
-                it->second = value;
-            } else {
-                z->scores.emplace(member, value);
-            }
-            z->tree.insert(entry{value, std::move(member)});
-        } // (a new member starts at 0, which cannot overflow: a refusal creates nothing)
-    }
+        // A new member starts at 0, which cannot overflow: a refusal creates nothing.
+        if (__builtin_add_overflow(old, by, &value)) {
+            return true;
+        }
+        if (it != z->scores.end()) {
+            z->tree.erase(entry{old, member});
+            it->second = value;
+        } else {
+            z->scores.emplace(member, value);
+        }
+        z->tree.insert(entry{value, std::move(member)});
+        return false;
+    });
     if (overflow) {
         done(core::make_error("state: increment would overflow the score"));
         return;
@@ -69,11 +68,9 @@ void memory_sorted_sets::top(std::string key, std::size_t n,
         done(std::move(*e));
         return;
     }
-    std::vector<scored_member> out;
-    {
-        auto& s = stripes_[stripe_of(key)];
-        std::lock_guard lock(s.mutex);
-        if (auto it = s.sets.find(key); it != s.sets.end()) {
+    done(sets_.with(key, [&](auto& m) {
+        std::vector<scored_member> out;
+        if (auto it = m.find(key); it != m.end()) {
             const auto& tree = it->second->tree;
             out.reserve(std::min(n, tree.size()));
             for (auto t = tree.end(); t != tree.begin() && out.size() < n;) {
@@ -81,8 +78,8 @@ void memory_sorted_sets::top(std::string key, std::size_t n,
                 out.push_back({t->second, t->first});
             }
         }
-    }
-    done(std::move(out));
+        return out;
+    }));
 }
 
 void memory_sorted_sets::rank(std::string key, std::string member,
@@ -91,19 +88,19 @@ void memory_sorted_sets::rank(std::string key, std::string member,
         done(std::move(*e));
         return;
     }
-    std::optional<std::size_t> r;
-    {
-        auto& s = stripes_[stripe_of(key)];
-        std::lock_guard lock(s.mutex);
-        if (auto it = s.sets.find(key); it != s.sets.end()) {
-            const auto& z = *it->second;
-            if (auto m = z.scores.find(member); m != z.scores.end()) {
-                // order_of_key: entries strictly before ours in ascending order.
-                r = z.tree.size() - 1 - z.tree.order_of_key(entry{m->second, member});
-            }
+    done(sets_.with(key, [&](auto& m) -> std::optional<std::size_t> {
+        auto it = m.find(key);
+        if (it == m.end()) {
+            return std::nullopt;
         }
-    }
-    done(r);
+        const auto& z = *it->second;
+        auto s = z.scores.find(member);
+        if (s == z.scores.end()) {
+            return std::nullopt;
+        }
+        // order_of_key: entries strictly before ours in ascending order.
+        return z.tree.size() - 1 - z.tree.order_of_key(entry{s->second, member});
+    }));
 }
 
 void memory_sorted_sets::score(std::string key, std::string member,
@@ -112,17 +109,14 @@ void memory_sorted_sets::score(std::string key, std::string member,
         done(std::move(*e));
         return;
     }
-    std::optional<std::int64_t> v;
-    {
-        auto& s = stripes_[stripe_of(key)];
-        std::lock_guard lock(s.mutex);
-        if (auto it = s.sets.find(key); it != s.sets.end()) {
-            if (auto m = it->second->scores.find(member); m != it->second->scores.end()) {
-                v = m->second;
-            }
+    done(sets_.with(key, [&](auto& m) -> std::optional<std::int64_t> {
+        auto it = m.find(key);
+        if (it == m.end()) {
+            return std::nullopt;
         }
-    }
-    done(v);
+        auto s = it->second->scores.find(member);
+        return s == it->second->scores.end() ? std::nullopt : std::optional(s->second);
+    }));
 }
 
 void memory_sorted_sets::remove(std::string key, completion<bool> done) {
@@ -130,13 +124,7 @@ void memory_sorted_sets::remove(std::string key, completion<bool> done) {
         done(std::move(*e));
         return;
     }
-    bool existed = false;
-    {
-        auto& s = stripes_[stripe_of(key)];
-        std::lock_guard lock(s.mutex);
-        existed = s.sets.erase(key) > 0;
-    }
-    done(existed);
+    done(sets_.with(key, [&](auto& m) { return m.erase(key) > 0; }));
 }
 
 } // namespace livehouse::state::embedded

@@ -25,15 +25,33 @@
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
+#include <utility>
 
 namespace livehouse::state::embedded {
 
 inline constexpr std::size_t stripes = 16;
 
-/// Picks the stripe of a key.
-inline std::size_t stripe_of(const std::string& key) {
-    return std::hash<std::string>{}(key) % stripes;
-}
+/// Key -> Value maps spread over `stripes` shards by key hash, each behind its own mutex: the
+/// one locking pattern of every embedded structure.
+template <typename Value> class striped_map {
+  public:
+    using map = std::unordered_map<std::string, Value>;
+
+    /// Runs fn(map&) with the key's shard locked and returns its result. fn must not call back
+    /// into the store (completion handlers run after with() returns).
+    template <typename Fn> decltype(auto) with(const std::string& key, Fn&& fn) {
+        auto& s = shards_[std::hash<std::string>{}(key) % stripes];
+        std::lock_guard lock(s.mutex);
+        return std::forward<Fn>(fn)(s.entries);
+    }
+
+  private:
+    struct shard {
+        std::mutex mutex;
+        map entries;
+    };
+    std::array<shard, stripes> shards_;
+};
 
 class memory_counters final : public counters {
   public:
@@ -42,11 +60,7 @@ class memory_counters final : public counters {
     void remove(std::string key, completion<bool> done) override;
 
   private:
-    struct stripe {
-        std::mutex mutex;
-        std::unordered_map<std::string, std::int64_t> values;
-    };
-    std::array<stripe, stripes> stripes_;
+    striped_map<std::int64_t> values_;
 };
 
 class memory_sorted_sets final : public sorted_sets {
@@ -67,11 +81,7 @@ class memory_sorted_sets final : public sorted_sets {
 
   private:
     struct zset; // the tree + the member index (memory_sorted_sets.cpp)
-    struct stripe {
-        std::mutex mutex;
-        std::unordered_map<std::string, std::unique_ptr<zset>> sets;
-    };
-    std::array<stripe, stripes> stripes_;
+    striped_map<std::unique_ptr<zset>> sets_;
 };
 
 class memory_sets final : public sets {
@@ -82,11 +92,7 @@ class memory_sets final : public sets {
     void remove(std::string key, completion<bool> done) override;
 
   private:
-    struct stripe {
-        std::mutex mutex;
-        std::unordered_map<std::string, std::unordered_set<std::string>> sets;
-    };
-    std::array<stripe, stripes> stripes_;
+    striped_map<std::unordered_set<std::string>> sets_;
 };
 
 } // namespace livehouse::state::embedded
