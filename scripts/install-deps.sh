@@ -47,6 +47,7 @@ packages=(
     cmake ninja-build g++ clang "libclang-rt-${clang_major}-dev" clang-format pkg-config
     libboost1.74-dev libssl-dev libspdlog-dev libfmt-dev nlohmann-json3-dev libcli11-dev
     libtomlplusplus-dev libsqlite3-dev libgtest-dev libgmock-dev
+    libhiredis-dev libpq-dev libpqxx-dev redis-server redis-tools postgresql
     ffmpeg chromium
 )
 if [[ $bench -eq 1 ]]; then

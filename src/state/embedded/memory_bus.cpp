@@ -1,7 +1,7 @@
 // memory_bus: channel -> subscriptions, delivery outside the lock.
 #include "state/embedded/memory_bus.hpp"
 
-#include "state/embedded/limits.hpp"
+#include "state/limits.hpp"
 
 #include <algorithm>
 

@@ -1,5 +1,5 @@
 // memory_counters: INCRBY / GET / DEL on a striped map.
-#include "state/embedded/limits.hpp"
+#include "state/limits.hpp"
 #include "state/embedded/memory_state.hpp"
 
 namespace livehouse::state::embedded {

@@ -2,7 +2,7 @@
 #include "state/embedded/memory_inventory.hpp"
 
 #include "media/ids.hpp"
-#include "state/embedded/limits.hpp"
+#include "state/limits.hpp"
 
 #include <algorithm>
 

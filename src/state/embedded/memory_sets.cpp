@@ -1,5 +1,5 @@
 // memory_sets: SADD / SISMEMBER / SCARD / DEL on a striped map of hash sets.
-#include "state/embedded/limits.hpp"
+#include "state/limits.hpp"
 #include "state/embedded/memory_state.hpp"
 
 namespace livehouse::state::embedded {

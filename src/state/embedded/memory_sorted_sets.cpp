@@ -1,6 +1,6 @@
 // memory_sorted_sets: ZINCRBY / ZREVRANGE WITHSCORES / ZREVRANK / ZSCORE / DEL on an
 // order-statistics tree per key (see memory_state.hpp).
-#include "state/embedded/limits.hpp"
+#include "state/limits.hpp"
 #include "state/embedded/memory_state.hpp"
 
 #include <ext/pb_ds/assoc_container.hpp>

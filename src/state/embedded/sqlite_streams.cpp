@@ -1,7 +1,7 @@
 // sqlite_streams: durable streams on SQLite, one worker thread, group commit.
 #include "state/embedded/sqlite_streams.hpp"
 
-#include "state/embedded/limits.hpp"
+#include "state/limits.hpp"
 
 #include <charconv>
 #include <fmt/format.h>

@@ -1,5 +1,5 @@
-// Argument checks shared by the embedded structures: the size limits of state/keys.hpp, with the
-// same error text the server backend gives, so the contract tests can compare them.
+// Argument checks shared by every backend: the size limits of state/keys.hpp, with one error
+// text whatever the backend, so the contract tests can compare them.
 #pragma once
 
 #include "core/result.hpp"
@@ -9,7 +9,7 @@
 #include <optional>
 #include <string>
 
-namespace livehouse::state::embedded {
+namespace livehouse::state {
 
 inline std::optional<core::error> check_key(const std::string& key) {
     if (key.empty() || key.size() > max_key_bytes) {
@@ -27,4 +27,4 @@ inline std::optional<core::error> check_member(const std::string& member) {
     return std::nullopt;
 }
 
-} // namespace livehouse::state::embedded
+} // namespace livehouse::state

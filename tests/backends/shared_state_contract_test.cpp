@@ -1,15 +1,20 @@
-// One contract for every shared-state backend (state/shared_state.hpp): the same suite runs
-// against each backend the build has. Today: the embedded one; the Redis and Redis Cluster
-// backends join this list (with servers started by the test harness) when they land.
+// One contract for every shared-state backend (state/shared_state.hpp, bus.hpp, inventory.hpp,
+// streams.hpp): the same suite runs against the embedded backend, a single Redis server and a
+// 3-master Redis Cluster, both private servers this test process starts
+// (livehouse_test/redis_server.hpp). Each test uses its own key space, so tests sharing a
+// server cannot see each other's keys.
 // Expected values follow Redis's documented behaviour (INCRBY, ZINCRBY, ZREVRANGE, ZREVRANK,
 // SADD, SCARD), so a backend that passes here behaves like Redis for the services.
 #include "core/clock.hpp"
+#include "livehouse_test/redis_server.hpp"
 #include "livehouse_test/temp_dir.hpp"
 #include "state/embedded/memory_bus.hpp"
 #include "state/embedded/memory_inventory.hpp"
 #include "state/embedded/memory_state.hpp"
 #include "state/embedded/sqlite_streams.hpp"
 #include "state/keys.hpp"
+#include "state/redis/client.hpp"
+#include "state/redis/redis_state.hpp"
 
 #include <atomic>
 #include <chrono>
@@ -37,7 +42,8 @@ struct backend {
     std::unique_ptr<bus> b;
     std::unique_ptr<inventory> inv;
     std::unique_ptr<streams> st;
-    std::shared_ptr<test::temp_dir> dir; ///< files of an embedded backend
+    std::shared_ptr<test::temp_dir> dir;   ///< files of an embedded backend
+    std::shared_ptr<redis::client> client; ///< the server backends' connection
 };
 
 struct backend_kind {
@@ -45,8 +51,28 @@ struct backend_kind {
     std::function<backend()> make;
 };
 
+backend redis_backend(const std::string& seeds) {
+    backend b;
+    auto options = redis::parse_redis_urls(seeds);
+    EXPECT_TRUE(options) << options.err().message;
+    auto c = redis::client::connect(*options);
+    EXPECT_TRUE(c) << c.err().message;
+    if (!c) {
+        return b;
+    }
+    b.client = *c;
+    b.c = std::make_unique<redis::redis_counters>(b.client);
+    b.z = std::make_unique<redis::redis_sorted_sets>(b.client);
+    b.s = std::make_unique<redis::redis_sets>(b.client);
+    b.b = std::make_unique<redis::redis_bus>(b.client);
+    b.inv = std::make_unique<redis::redis_inventory>(b.client);
+    b.st = std::make_unique<redis::redis_streams>(b.client);
+    return b;
+}
+
 std::vector<backend_kind> kinds() {
-    return {{"embedded", [] {
+    return {{"embedded",
+             [] {
                  backend b;
                  b.c = std::make_unique<embedded::memory_counters>();
                  b.z = std::make_unique<embedded::memory_sorted_sets>();
@@ -60,7 +86,9 @@ std::vector<backend_kind> kinds() {
                      b.st = std::move(*st);
                  }
                  return b;
-             }}};
+             }},
+            {"redis", [] { return redis_backend(test::shared_redis().address()); }},
+            {"redis_cluster", [] { return redis_backend(test::shared_redis_cluster().seeds()); }}};
 }
 
 // Runs one asynchronous call and waits for its completion (a backend may complete on another
@@ -87,7 +115,10 @@ class contract : public ::testing::TestWithParam<backend_kind> {
   protected:
     void SetUp() override {
         b_ = GetParam().make();
-        auto ks = key_space::make("test", "contract");
+        ASSERT_TRUE(b_.c) << "backend did not start";
+        static std::atomic<int> runs{0};
+        auto ks = key_space::make(
+            "test", std::string("contract").append(std::to_string(runs.fetch_add(1))));
         ASSERT_TRUE(ks);
         ks_.emplace(*ks);
     }
