@@ -66,6 +66,7 @@ class redis_server {
     }
 
     [[nodiscard]] std::uint16_t port() const { return port_; }
+    [[nodiscard]] pid_t pid() const { return process_.pid(); }
     [[nodiscard]] std::string address() const { return fmt::format("127.0.0.1:{}", port_); }
     /// Runs redis-cli against this server; returns its output.
     std::string cli(const std::string& args) const {
