@@ -1,30 +1,23 @@
 // The embedded durable streams (state/streams.hpp's contract): SQLite at
 // <data_dir>/streams.db in WAL mode with synchronous=FULL, driven by one worker thread so that
-// no event-loop thread ever waits on the disk.
+// no event-loop thread ever waits on the disk (sqlite_worker.hpp).
 //
-// Group commit: the worker takes every call queued since its last pass and runs them in one
-// transaction, then completes them all after the commit — an append is acknowledged only once
-// it is on disk, and a burst of appends costs one fsync, not one each.
+// Group commit: a burst of appends costs one fsync, and an append is acknowledged only once it
+// is on disk.
 //
 // Queue policy: at most `queue_limit` calls wait; past that a call fails at once with
-// "streams: queue full" (the caller decides: retry later or refuse its own request), never
-// blocks.
+// "streams: queue full or closed" (the caller decides: retry later or refuse its own request),
+// never blocks.
 //
 // Completions run on the worker thread.
 #pragma once
 
 #include "core/result.hpp"
+#include "state/embedded/sqlite_worker.hpp"
 #include "state/streams.hpp"
 
-#include <condition_variable>
-#include <deque>
-#include <functional>
 #include <memory>
-#include <mutex>
 #include <string>
-#include <thread>
-
-struct sqlite3;
 
 namespace livehouse::state::embedded {
 
@@ -51,33 +44,9 @@ class sqlite_streams final : public streams {
     void close();
 
   private:
-    /// One queued call: `run` does its SQL inside the batch's transaction and says what to
-    /// complete once the batch is committed; `fail` reports a failed commit instead.
-    struct outcome {
-        bool ok = true;                 ///< false: the call's own changes are rolled back
-        std::function<void()> complete; ///< called after the batch's commit
-    };
-    struct task {
-        std::function<outcome(sqlite3*)> run;
-        std::function<void(const core::error&)> fail; ///< the batch's commit failed
-    };
+    explicit sqlite_streams(std::unique_ptr<sqlite_worker> worker) : worker_(std::move(worker)) {}
 
-    /// An outcome that rolls the call back and completes it with `e`.
-    template <typename T> static outcome failed(completion<T> done, core::error e) {
-        return {false, [done = std::move(done), e = std::move(e)] { done(e); }};
-    }
-
-    sqlite_streams(sqlite3* db, std::size_t queue_limit);
-    bool enqueue(task t);
-    void worker();
-
-    sqlite3* db_;
-    const std::size_t queue_limit_;
-    std::mutex mutex_;
-    std::condition_variable cv_;
-    std::deque<task> queue_;
-    bool stopping_ = false;
-    std::thread thread_;
+    std::unique_ptr<sqlite_worker> worker_;
 };
 
 } // namespace livehouse::state::embedded
