@@ -178,6 +178,35 @@ core::result<void> app::build(const std::string& ready_file) {
         return store.err();
     }
     store_ = std::move(*store);
+
+    // Shared state: embedded unless [state] / --redis / --postgres point elsewhere.
+    state::backends_options so;
+    so.data_dir = dir;
+    so.phase = cfg_.state.phase;
+    so.redis = cfg_.state.redis;
+    so.postgres = cfg_.state.postgres;
+    so.shared = cfg_.state.shared;
+    so.streams = cfg_.state.streams;
+    so.records = cfg_.state.records;
+    so.redis_reply_timeout = std::chrono::milliseconds(cfg_.state.redis_reply_timeout_ms);
+    so.postgres_pool = static_cast<std::size_t>(cfg_.state.postgres_pool);
+    so.postgres_acquire_timeout = std::chrono::milliseconds(cfg_.state.postgres_acquire_timeout_ms);
+    if (std::array<char, 256> name{}; ::gethostname(name.data(), name.size() - 1) == 0) {
+        so.node_name = name.data();
+    }
+    auto backends = state::backends::open(so);
+    if (!backends) {
+        return backends.err();
+    }
+    state_ = std::move(*backends);
+    spdlog::info("state: {}", state_->describe());
+    auto& backend_info = metrics_.add_gauge_family(
+        "livehouse_state_backend_info", "The backend serving each kind of shared state (always 1).",
+        {"kind", "backend"});
+    backend_info.with({"shared", state_->shared_backend()}).set(1);
+    backend_info.with({"streams", state_->streams_backend()}).set(1);
+    backend_info.with({"records", state_->records_backend()}).set(1);
+
     auto records = store_->load_all();
     if (!records) {
         return records.err();

@@ -23,6 +23,7 @@
 #include "server/config.hpp"
 #include "services/ingest/rtmp_server.hpp"
 #include "services/service_context.hpp"
+#include "state/backends.hpp"
 #include "state/broadcast_store.hpp"
 
 #include <atomic>
@@ -76,6 +77,7 @@ class app {
     core::system_clock clock_;
     core::metrics_registry metrics_;
     std::unique_ptr<state::broadcast_store> store_;
+    std::unique_ptr<state::backends> state_; ///< shared state, as [state] configures it
     std::unique_ptr<boost::asio::thread_pool> file_pool_;
     std::unique_ptr<media::broadcast_registry> registry_;
     std::unique_ptr<net::io_pool> pool_;

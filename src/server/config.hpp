@@ -43,6 +43,20 @@ struct admin_section {
     std::string token;
 };
 
+/// Where shared state lives (docs/ARCHITECTURE.md, "State: what lives where"). "auto": the
+/// server engine when its address is given (redis / postgres), else embedded.
+struct state_section {
+    std::string phase = "release"; ///< the phase in every key, "service|phase|key" (seed 002)
+    std::string redis;             ///< "host:port[,host:port...]" or redis://[:pw@]host:port,...
+    std::string postgres;          ///< libpq conninfo, e.g. "host=db dbname=livehouse user=lh"
+    std::string shared = "auto";  ///< counters, rankings, sets, bus, inventory: auto|embedded|redis
+    std::string streams = "auto"; ///< durable streams: auto|embedded|redis
+    std::string records = "auto"; ///< relational records: auto|embedded|postgres
+    int redis_reply_timeout_ms = 5000;
+    int postgres_pool = 8;                 ///< connections (and worker threads)
+    int postgres_acquire_timeout_ms = 250; ///< then "records unavailable" (HTTP 503)
+};
+
 struct log_section {
     std::string level = "info";  ///< trace, debug, info, warn, error, critical, off
     std::string format = "text"; ///< text | json (one JSON object per line)
@@ -54,6 +68,7 @@ struct config {
     http_section http;
     hls_section hls;
     admin_section admin;
+    state_section state;
     log_section log;
 };
 

@@ -33,7 +33,7 @@ struct key_spec {
 };
 
 // clang-format off
-const std::array<key_spec, 21> keys = {{
+const std::array<key_spec, 30> keys = {{
     {"server", "host", "LIVEHOUSE_HOST", "--host", value_type::string, 0, 0, "", false,
      nullptr, [](config& c, std::string v) { c.server.host = std::move(v); }},
     {"server", "bind", "LIVEHOUSE_BIND", "--bind", value_type::string, 0, 0, "", false,
@@ -79,6 +79,27 @@ const std::array<key_spec, 21> keys = {{
 
     {"admin", "token", "LIVEHOUSE_ADMIN_TOKEN", "", value_type::string, 0, 0, "", true,
      nullptr, [](config& c, std::string v) { c.admin.token = std::move(v); }},
+
+    {"state", "phase", "LIVEHOUSE_STATE_PHASE", "", value_type::string, 0, 0, "", false,
+     nullptr, [](config& c, std::string v) { c.state.phase = std::move(v); }},
+    {"state", "redis", "LIVEHOUSE_REDIS", "--redis", value_type::string, 0, 0, "", true,
+     nullptr, [](config& c, std::string v) { c.state.redis = std::move(v); }},
+    {"state", "postgres", "LIVEHOUSE_POSTGRES", "--postgres", value_type::string, 0, 0, "", true,
+     nullptr, [](config& c, std::string v) { c.state.postgres = std::move(v); }},
+    {"state", "shared", "", "", value_type::string, 0, 0, "auto,embedded,redis", false,
+     nullptr, [](config& c, std::string v) { c.state.shared = std::move(v); }},
+    {"state", "streams", "", "", value_type::string, 0, 0, "auto,embedded,redis", false,
+     nullptr, [](config& c, std::string v) { c.state.streams = std::move(v); }},
+    {"state", "records", "", "", value_type::string, 0, 0, "auto,embedded,postgres", false,
+     nullptr, [](config& c, std::string v) { c.state.records = std::move(v); }},
+    {"state", "redis_reply_timeout_ms", "", "", value_type::integer, 100, 600000, "", true,
+     [](config& c, std::int64_t v) { c.state.redis_reply_timeout_ms = static_cast<int>(v); },
+     nullptr},
+    {"state", "postgres_pool", "", "", value_type::integer, 1, 256, "", true,
+     [](config& c, std::int64_t v) { c.state.postgres_pool = static_cast<int>(v); }, nullptr},
+    {"state", "postgres_acquire_timeout_ms", "", "", value_type::integer, 1, 60000, "", true,
+     [](config& c, std::int64_t v) { c.state.postgres_acquire_timeout_ms = static_cast<int>(v); },
+     nullptr},
 
     {"log", "level", "LIVEHOUSE_LOG_LEVEL", "--log-level", value_type::string, 0, 0,
      "trace,debug,info,warn,error,critical,off", false,
@@ -275,7 +296,8 @@ core::result<void> apply_flags(config& c, const cli_overrides& flags) {
         {"--host", &flags.host},           {"--bind", &flags.bind},
         {"--rtmp-port", &flags.rtmp_port}, {"--http-port", &flags.http_port},
         {"--data-dir", &flags.data_dir},   {"--threads", &flags.threads},
-        {"--log-level", &flags.log_level},
+        {"--log-level", &flags.log_level}, {"--redis", &flags.redis},
+        {"--postgres", &flags.postgres},
     };
     for (const auto& [flag, value] : given) {
         if (!value->has_value()) {

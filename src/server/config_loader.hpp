@@ -25,6 +25,8 @@ struct cli_overrides {
     std::optional<std::string> data_dir;
     std::optional<std::string> threads;
     std::optional<std::string> log_level;
+    std::optional<std::string> redis;
+    std::optional<std::string> postgres;
 };
 
 /// Looks an environment variable up (a seam: tests pass a map).

@@ -69,7 +69,7 @@ int run_main(int argc, char** argv) {
 
     auto* serve_cmd = cli.add_subcommand("serve", "Run the server (every role in one process)");
     std::string config_file, host, bind, rtmp_port, http_port, data_dir, threads, log_level,
-        ready_file;
+        ready_file, redis, postgres;
     auto* o_config = serve_cmd->add_option("--config", config_file, "TOML configuration file");
     auto* o_host = serve_cmd->add_option("--host", host, "Host name put into URLs [server.host]");
     auto* o_bind = serve_cmd->add_option("--bind", bind, "Address to listen on [server.bind]");
@@ -81,6 +81,12 @@ int run_main(int argc, char** argv) {
         serve_cmd->add_option("--threads", threads, "Event-loop threads, 0: one per core");
     auto* o_log = serve_cmd->add_option("--log-level", log_level,
                                         "trace|debug|info|warn|error|critical|off [log.level]");
+    auto* o_redis = serve_cmd->add_option(
+        "--redis", redis,
+        "Share state through Redis: host:port, or a cluster's seed nodes host:port,host:port "
+        "[state.redis]");
+    auto* o_postgres = serve_cmd->add_option(
+        "--postgres", postgres, "Keep records in PostgreSQL: a libpq conninfo [state.postgres]");
     serve_cmd->add_option("--ready-file", ready_file,
                           "Once listening, write {\"http_port\",\"rtmp_port\",\"pid\"} here");
 
@@ -105,6 +111,8 @@ int run_main(int argc, char** argv) {
     take(o_data, data_dir, flags.data_dir);
     take(o_threads, threads, flags.threads);
     take(o_log, log_level, flags.log_level);
+    take(o_redis, redis, flags.redis);
+    take(o_postgres, postgres, flags.postgres);
     return serve(flags, ready_file);
 }
 

@@ -3,6 +3,7 @@
 
 #include "state/redis/slots.hpp"
 
+#include <algorithm>
 #include <array>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/post.hpp>
@@ -218,6 +219,9 @@ struct client::impl : std::enable_shared_from_this<client::impl> {
         }
         if (subscriber && !has_channels(n)) {
             return; // nothing to restore on it
+        }
+        if (n != single && std::find(slots.begin(), slots.end(), n) == slots.end()) {
+            return; // not (or no longer) serving anything: a failed seed, a node that left
         }
         l.backoff = l.backoff.count() == 0 ? options.backoff_min
                                            : std::min(l.backoff * 2, options.backoff_max);
@@ -546,9 +550,11 @@ struct client::impl : std::enable_shared_from_this<client::impl> {
 
     // --- start and stop --------------------------------------------------------------------
 
-    void start(std::size_t seed, std::function<void(core::result<void>)> done) {
+    void start(std::size_t seed, std::function<void(core::result<void>)> done,
+               std::string last_error = {}) {
         if (seed >= options.seeds.size()) {
-            done(core::make_error("redis: no seed node could be reached"));
+            done(core::make_error(
+                fmt::format("redis: no seed node could be reached (last: {})", last_error)));
             return;
         }
         auto a = parse_address(options.seeds[seed]);
@@ -561,8 +567,7 @@ struct client::impl : std::enable_shared_from_this<client::impl> {
         n->cmd.waiting.emplace_back(
             command{"CLUSTER", "SLOTS"}, [self, n, seed, done](reply_result r) {
                 if (!r) {
-                    spdlog::warn("state: {}", r.err().message);
-                    self->start(seed + 1, done);
+                    self->start(seed + 1, done, r.err().message);
                     return;
                 }
                 if (r->is_error() && r->str.find("cluster support disabled") != std::string::npos) {

@@ -122,7 +122,7 @@ class redis_cluster {
     [[nodiscard]] std::string seeds() const {
         std::string s;
         for (const auto& n : nodes_) {
-            s += (s.empty() ? "" : ",") + n->address();
+            s.append(s.empty() ? "" : ",").append(n->address());
         }
         return s;
     }
