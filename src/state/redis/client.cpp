@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 #include <future>
 #include <map>
+#include <mutex>
 #include <spdlog/spdlog.h>
 #include <thread>
 #include <unordered_map>
@@ -126,7 +127,28 @@ struct client::impl : std::enable_shared_from_this<client::impl> {
     bool refreshing = false;
     std::unordered_map<std::string, channel_state> channels;
     std::unordered_map<std::uint64_t, std::string> subscription_channel;
-    std::uint64_t next_id = 1;
+
+    struct submission {
+        command cmd;
+        std::string key;
+        std::function<void(reply_result)> done;
+    };
+    std::mutex submit_mutex;
+    std::vector<submission> submitted; ///< guarded by submit_mutex
+    bool drain_scheduled = false;      ///< guarded by submit_mutex
+    std::vector<submission> draining;  ///< the client thread's; capacity reused
+
+    void drain_submitted() {
+        {
+            std::lock_guard lock(submit_mutex);
+            draining.swap(submitted);
+            drain_scheduled = false;
+        }
+        for (auto& s : draining) {
+            send(std::move(s.cmd), s.key, std::move(s.done));
+        }
+        draining.clear();
+    }
 
     node* get_node(const address& a) {
         auto name = address_string(a);
@@ -323,6 +345,10 @@ struct client::impl : std::enable_shared_from_this<client::impl> {
             refresh_slots();
             done(core::make_error(fmt::format(
                 "redis: no node serves slot {} (cluster map refreshing)", key_slot(key))));
+            return;
+        }
+        if (!cluster && n->cmd.st == link::state::up) {
+            n->cmd.conn->send(c, std::move(done)); // the common case, without a shared copy
             return;
         }
         dispatch(n, std::make_shared<command>(std::move(c)), std::move(done), 0, false);
@@ -593,6 +619,14 @@ struct client::impl : std::enable_shared_from_this<client::impl> {
     void shutdown() {
         closed = true;
         const auto e = core::make_error("redis: client closed");
+        {
+            std::lock_guard lock(submit_mutex);
+            draining.swap(submitted);
+        }
+        for (auto& sub : draining) {
+            sub.done(e);
+        }
+        draining.clear();
         for (auto& [name, n] : nodes) {
             for (link* l : {&n->cmd, &n->sub}) {
                 if (l->retry) {
@@ -652,10 +686,18 @@ client::~client() {
 }
 
 void client::send(command cmd, std::string key, std::function<void(reply_result)> done) {
-    asio::post(impl_->strand_, [i = impl_, cmd = std::move(cmd), key = std::move(key),
-                                done = std::move(done)]() mutable {
-        i->send(std::move(cmd), key, std::move(done));
-    });
+    // Calls from every thread meet in one queue; the first call into an empty queue posts one
+    // drain to the client's thread, which takes everything queued by then. Under load that is
+    // one post (and one wake-up) per batch instead of one per call.
+    bool schedule = false;
+    {
+        std::lock_guard lock(impl_->submit_mutex);
+        impl_->submitted.push_back({std::move(cmd), std::move(key), std::move(done)});
+        schedule = !std::exchange(impl_->drain_scheduled, true);
+    }
+    if (schedule) {
+        asio::post(impl_->strand_, [i = impl_] { i->drain_submitted(); });
+    }
 }
 
 std::uint64_t client::subscribe(std::string channel, message_handler h,
