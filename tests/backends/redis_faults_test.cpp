@@ -181,6 +181,25 @@ TEST(redis_faults, a_server_that_stops_answering_fails_calls_at_the_reply_timeou
     EXPECT_GE(elapsed, 400ms);
 }
 
+// Inventory scripts go by SHA1 (EVALSHA); a server that no longer has them (restarted, flushed,
+// a new cluster node) answers NOSCRIPT and gets the whole script once.
+TEST(redis_faults, scripts_are_sent_again_when_the_server_forgot_them) {
+    auto& server = test::shared_redis();
+    auto c = connect(server.address());
+    ASSERT_TRUE(c);
+    redis_inventory inv(c);
+    const std::string k = "test|faults|inventory";
+    ASSERT_TRUE(wait<std::int64_t>([&](auto d) { inv.set_stock(k, 3, std::move(d)); }));
+    EXPECT_NE(server.cli("script flush").find("OK"), std::string::npos);
+    auto a = wait<std::int64_t>([&](auto d) { inv.available(k, std::move(d)); });
+    ASSERT_TRUE(a) << a.err().message;
+    EXPECT_EQ(*a, 3);
+    auto h =
+        wait<std::optional<std::string>>([&](auto d) { inv.reserve(k, 2, 10s, std::move(d)); });
+    ASSERT_TRUE(h && *h);
+    EXPECT_EQ(*wait<std::int64_t>([&](auto d) { inv.available(k, std::move(d)); }), 1);
+}
+
 // --- cluster redirects --------------------------------------------------------------------------
 
 std::string trim(std::string s) {

@@ -9,18 +9,24 @@
 
 namespace livehouse::state::redis {
 
+/// The reply handler of a call: the transport error or the server's error reply completes
+/// `done` with an error, any other reply goes through `convert`.
+template <typename T, typename Convert>
+std::function<void(reply_result)> complete_with(completion<T> done, Convert convert) {
+    return [done = std::move(done), convert = std::move(convert)](reply_result r) {
+        if (!r) {
+            done(r.err());
+        } else if (r->is_error()) {
+            done(core::make_error(std::string("redis: ").append(r->str)));
+        } else {
+            done(convert(std::move(*r)));
+        }
+    };
+}
+
 template <typename T, typename Convert>
 void call(client& c, command cmd, std::string route, completion<T> done, Convert convert) {
-    c.send(std::move(cmd), std::move(route),
-           [done = std::move(done), convert = std::move(convert)](reply_result r) {
-               if (!r) {
-                   done(r.err());
-               } else if (r->is_error()) {
-                   done(core::make_error(std::string("redis: ").append(r->str)));
-               } else {
-                   done(convert(std::move(*r)));
-               }
-           });
+    c.send(std::move(cmd), std::move(route), complete_with<T>(std::move(done), std::move(convert)));
 }
 
 /// Integer replies (and integers in strings) as int64.

@@ -5,6 +5,7 @@
 #include "state/limits.hpp"
 #include "state/redis/call.hpp"
 #include "state/redis/redis_state.hpp"
+#include "state/redis/script.hpp"
 
 #include <fmt/format.h>
 
@@ -64,22 +65,18 @@ return 1
 constexpr std::string_view available_body = "return available\n";
 constexpr std::string_view sold_body = "return sold\n";
 
-std::string script(std::string_view body) {
-    return std::string(prelude).append(body);
+/// One script per operation: the shared prelude, then the operation's body.
+script make_script(std::string_view body) {
+    return script(std::string(prelude).append(body));
 }
 
-/// EVAL <script> 3 {K}:inv {K}:exp {K}:qty args...; routed by the hash tag.
-command eval(const std::string& body, const std::string& key, std::vector<std::string> args) {
+/// Runs `s` on K's three keys ({K}:inv, {K}:exp, {K}:qty: one slot, by the hash tag).
+template <typename T, typename Convert>
+void run(client& c, const script& s, const std::string& key, std::vector<std::string> args,
+         completion<T> done, Convert convert) {
     const auto tag = fmt::format("{{{}}}", key);
-    command c{"EVAL", body, "3", tag + ":inv", tag + ":exp", tag + ":qty"};
-    for (auto& a : args) {
-        c.push_back(std::move(a));
-    }
-    return c;
-}
-
-std::string route_of(const std::string& key) {
-    return fmt::format("{{{}}}", key);
+    s.run(c, tag, {tag + ":inv", tag + ":exp", tag + ":qty"}, args,
+          complete_with<T>(std::move(done), std::move(convert)));
 }
 
 } // namespace
@@ -94,9 +91,8 @@ void redis_inventory::set_stock(std::string key, std::int64_t stock,
         done(core::make_error("state: stock must be >= 0"));
         return;
     }
-    static const auto body = script(set_stock_body);
-    call(*client_, eval(body, key, {std::to_string(stock)}), route_of(key), std::move(done),
-         as_int);
+    static const auto s = make_script(set_stock_body);
+    run(*client_, s, key, {std::to_string(stock)}, std::move(done), as_int);
 }
 
 void redis_inventory::reserve(std::string key, std::int64_t n, std::chrono::milliseconds ttl,
@@ -109,16 +105,16 @@ void redis_inventory::reserve(std::string key, std::int64_t n, std::chrono::mill
         done(core::make_error("state: reserve needs n >= 1 and a positive hold time"));
         return;
     }
-    static const auto body = script(reserve_body);
+    static const auto s = make_script(reserve_body);
     // Unpredictable, like a stream key: a hold id is a capability.
     auto id = media::make_stream_key();
-    call(*client_, eval(body, key, {std::to_string(n), std::to_string(ttl.count()), id}),
-         route_of(key), std::move(done), [id](reply r) -> core::result<std::optional<std::string>> {
-             if (r.is_nil()) {
-                 return std::optional<std::string>{};
-             }
-             return std::optional<std::string>(id);
-         });
+    run(*client_, s, key, {std::to_string(n), std::to_string(ttl.count()), id}, std::move(done),
+        [id](reply r) -> core::result<std::optional<std::string>> {
+            if (r.is_nil()) {
+                return std::optional<std::string>{};
+            }
+            return std::optional<std::string>(id);
+        });
 }
 
 void redis_inventory::confirm(std::string key, std::string hold_id, completion<bool> done) {
@@ -126,9 +122,8 @@ void redis_inventory::confirm(std::string key, std::string hold_id, completion<b
         done(std::move(*e));
         return;
     }
-    static const auto body = script(settle_body);
-    call(*client_, eval(body, key, {std::move(hold_id), "1"}), route_of(key), std::move(done),
-         as_bool);
+    static const auto s = make_script(settle_body);
+    run(*client_, s, key, {std::move(hold_id), "1"}, std::move(done), as_bool);
 }
 
 void redis_inventory::release(std::string key, std::string hold_id, completion<bool> done) {
@@ -136,9 +131,8 @@ void redis_inventory::release(std::string key, std::string hold_id, completion<b
         done(std::move(*e));
         return;
     }
-    static const auto body = script(settle_body);
-    call(*client_, eval(body, key, {std::move(hold_id), "0"}), route_of(key), std::move(done),
-         as_bool);
+    static const auto s = make_script(settle_body);
+    run(*client_, s, key, {std::move(hold_id), "0"}, std::move(done), as_bool);
 }
 
 void redis_inventory::available(std::string key, completion<std::int64_t> done) {
@@ -146,8 +140,8 @@ void redis_inventory::available(std::string key, completion<std::int64_t> done) 
         done(std::move(*e));
         return;
     }
-    static const auto body = script(available_body);
-    call(*client_, eval(body, key, {}), route_of(key), std::move(done), as_int);
+    static const auto s = make_script(available_body);
+    run(*client_, s, key, {}, std::move(done), as_int);
 }
 
 void redis_inventory::sold(std::string key, completion<std::int64_t> done) {
@@ -155,8 +149,8 @@ void redis_inventory::sold(std::string key, completion<std::int64_t> done) {
         done(std::move(*e));
         return;
     }
-    static const auto body = script(sold_body);
-    call(*client_, eval(body, key, {}), route_of(key), std::move(done), as_int);
+    static const auto s = make_script(sold_body);
+    run(*client_, s, key, {}, std::move(done), as_int);
 }
 
 } // namespace livehouse::state::redis

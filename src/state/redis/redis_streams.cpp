@@ -6,6 +6,7 @@
 #include "state/limits.hpp"
 #include "state/redis/call.hpp"
 #include "state/redis/redis_state.hpp"
+#include "state/redis/script.hpp"
 
 #include <fmt/format.h>
 #include <unordered_map>
@@ -233,25 +234,26 @@ void redis_streams::ack(std::string key, std::string group, std::vector<std::str
         done(std::size_t{0});
         return;
     }
-    command c{"EVAL", std::string(ack_script), "1", key, std::move(group)};
+    std::vector<std::string> args{std::move(group)};
     for (auto& id : ids) {
         if (valid_id(id)) { // XACK refuses the whole call for one malformed id
-            c.push_back(std::move(id));
+            args.push_back(std::move(id));
         }
     }
-    if (c.size() == 5) {
+    if (args.size() == 1) {
         done(std::size_t{0});
         return;
     }
-    auto route = key;
-    call(*client_, std::move(c), std::move(route), std::move(done),
-         [](reply r) -> core::result<std::size_t> {
-             auto v = to_int(r);
-             if (!v) {
-                 return v.err();
-             }
-             return static_cast<std::size_t>(*v);
-         });
+    static const script ack_and_trim{std::string(ack_script)};
+    ack_and_trim.run(
+        *client_, key, {key}, args,
+        complete_with<std::size_t>(std::move(done), [](reply r) -> core::result<std::size_t> {
+            auto v = to_int(r);
+            if (!v) {
+                return v.err();
+            }
+            return static_cast<std::size_t>(*v);
+        }));
 }
 
 } // namespace livehouse::state::redis
