@@ -224,8 +224,9 @@ TEST(queued_records, nothing_is_lost_while_postgres_is_down) {
             server.start();
         }
         const auto r = wait_result<bool>([&](auto done) {
-            q->put_purchase({"hold-" + std::to_string(i), "u1", "ticket", 1, 100, i},
-                            std::move(done));
+            q->put_purchase(
+                {std::string("hold-").append(std::to_string(i)), "u1", "ticket", 1, 100, i},
+                std::move(done));
         });
         ASSERT_TRUE(r) << "write " << i << ": " << r.err().message;
     }

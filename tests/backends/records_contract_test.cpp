@@ -279,11 +279,13 @@ TEST_P(records_contract, concurrent_writers_get_exact_results) {
         ts.emplace_back([&, t] {
             for (int i = 0; i < per_thread; ++i) {
                 auto p = wait_result<bool>([&](auto d) {
-                    r().put_purchase({"hold-" + std::to_string(i), "u1", "ticket", 1, 100, i},
-                                     std::move(d));
+                    r().put_purchase(
+                        {std::string("hold-").append(std::to_string(i)), "u1", "ticket", 1, 100, i},
+                        std::move(d));
                 });
                 auto s = wait_result<void>([&](auto d) {
-                    r().put_total({"b1", "t" + std::to_string(t), i}, std::move(d));
+                    r().put_total({"b1", std::string("t").append(std::to_string(t)), i},
+                                  std::move(d));
                 });
                 failures += (p ? 0 : 1) + (s ? 0 : 1);
                 added += p && *p ? 1 : 0;

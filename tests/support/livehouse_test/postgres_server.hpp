@@ -57,6 +57,18 @@ class postgres_server {
         run(tool("initdb") + " -D " + data() + " -U postgres -A trust -E UTF8 --locale=C" +
                 " --no-sync --no-instructions",
             "initdb");
+
+        // A test process that dies without running destructors (a crash, a sanitizer abort, a
+        // ctest timeout) must not leave a server behind: a watchdog shell stops it and removes
+        // the directory once this process is gone.
+        const auto watchdog = std::string("(cd /; while kill -0 ")
+                                  .append(std::to_string(::getpid()))
+                                  .append(" 2>/dev/null; do sleep 1; done; ")
+                                  .append(tool("pg_ctl"))
+                                  .append(" -D " + data() + " -m immediate -w stop; rm -rf ")
+                                  .append(dir_.string())
+                                  .append(") </dev/null >/dev/null 2>&1 &");
+        (void)std::system(watchdog.c_str());
     }
 
     ~postgres_server() {
@@ -78,7 +90,7 @@ class postgres_server {
             port_ = free_port();
         }
         const std::string options =
-            "-p " + std::to_string(port_) +
+            std::string("-p ").append(std::to_string(port_)) +
             " -c listen_addresses=127.0.0.1 -c unix_socket_directories=" + dir_.string() +
             " -c fsync=on -c max_connections=200";
         run(tool("pg_ctl") + " -D " + data() + " -l " + (dir_ / "server.log").string() +
@@ -105,7 +117,7 @@ class postgres_server {
 
     /// libpq key=value conninfo for `dbname` over loopback TCP.
     [[nodiscard]] std::string conninfo(std::string_view dbname = "postgres") const {
-        return "host=127.0.0.1 port=" + std::to_string(port_) +
+        return std::string("host=127.0.0.1 port=").append(std::to_string(port_)) +
                " user=postgres dbname=" + std::string(dbname);
     }
 
