@@ -10,8 +10,9 @@
 #                     ffmpeg/ffprobe), e2e (Chromium)
 #   4. sanitizers     build-asan/ (ASan+UBSan, asserts on, no server layers): ctest -L 'unit|fuzz'
 #   5. tsan           build-tsan/ (ThreadSanitizer): the state layer's tests, whose structures
-#                     are shared by every event-loop thread (contract suite incl. its 8-thread
-#                     counter, ranking and inventory runs)
+#                     are shared by every event-loop thread: unit tests, then the backend tests
+#                     (contract suites on embedded, Redis, Redis Cluster and PostgreSQL, 8-thread
+#                     counter / ranking / inventory runs, the Redis client's own thread, faults)
 #   6. fuzz           build-fuzz/ (clang + libFuzzer, -Werror): each tests/fuzz/<name>_fuzz.cpp
 #                     runs for LIVEHOUSE_FUZZ_SECONDS (20) over a temp copy of its seed corpus,
 #                     so the repository's corpus is never modified
@@ -181,17 +182,24 @@ fi
 
 if wanted tsan; then
     # -----------------------------------------------------------------------------------------
-    # Only the state layer's test binary: it is where structures are shared across threads
-    # without an owning event loop (striped maps, the bus, the streams worker). The gtest binary
-    # runs directly (the other layers' test binaries are not built in this tree).
+    # Only the state layer's test binaries: it is where structures are shared across threads
+    # without an owning event loop (striped maps, the bus, the streams worker, the Redis
+    # client's thread, the PostgreSQL pool). The gtest binaries run directly (the other
+    # layers' test binaries are not built in this tree); the backend tests start their own
+    # Redis and PostgreSQL servers.
     stage "5/6 tsan: ThreadSanitizer, state layer tests -> build-tsan/"
     cmake -S . -B build-tsan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
         -DLIVEHOUSE_SANITIZE=thread
-    cmake --build build-tsan -j "$jobs" --target livehouse_state_tests
-    TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1} \
-        build-tsan/tests/livehouse_state_tests 2>&1 | tee build-tsan/tsan.log
-    tsan_passed=$(sed -n 's/^\[  PASSED  \] \([0-9][0-9]*\) tests*\..*/\1/p' build-tsan/tsan.log)
-    [[ -n $tsan_passed ]] || { echo "tsan: no gtest summary in build-tsan/tsan.log" >&2; exit 1; }
+    cmake --build build-tsan -j "$jobs" --target livehouse_state_tests livehouse_backend_tests
+    tsan_passed=0
+    for t in tests/livehouse_state_tests tests/backends/livehouse_backend_tests; do
+        log=build-tsan/$(basename "$t").tsan.log
+        TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1} \
+            "build-tsan/$t" 2>&1 | tee "$log"
+        n=$(sed -n 's/^\[  PASSED  \] \([0-9][0-9]*\) tests*\..*/\1/p' "$log")
+        [[ -n $n ]] || { echo "tsan: no gtest summary in $log" >&2; exit 1; }
+        tsan_passed=$((tsan_passed + n))
+    done
     total_passed=$((total_passed + tsan_passed))
     summaries+=("build-tsan (state): ${tsan_passed} tests passed, no ThreadSanitizer report")
     stage_done

@@ -6,6 +6,7 @@
 #include "livehouse_test/process.hpp"
 #include "livehouse_test/redis_server.hpp"
 #include "livehouse_test/temp_dir.hpp"
+#include "livehouse_test/wait.hpp"
 #include "state/backends.hpp"
 
 #include <chrono>
@@ -18,34 +19,28 @@ namespace {
 
 using namespace std::chrono_literals;
 
-template <typename T, typename Call> core::result<T> wait(Call&& call) {
-    auto p = std::make_shared<std::promise<core::result<T>>>();
-    auto f = p->get_future();
-    call([p](core::result<T> r) { p->set_value(std::move(r)); });
-    if (f.wait_for(10s) != std::future_status::ready) {
-        ADD_FAILURE() << "completion not called within 10 s";
-        return core::make_error("timeout");
-    }
-    return f.get();
-}
+using test::wait_result;
 
 // Uses every kind once: a counter, the bus, and a record written then read back (through the
 // outbox when the records are in PostgreSQL, so it may take a moment to appear).
 void exercise(backends& b, const std::string& id) {
     auto ks = b.keys("test");
     ASSERT_TRUE(ks) << ks.err().message;
-    auto v = wait<std::int64_t>([&](auto d) { b.counters().incrby(ks->key(id), 2, std::move(d)); });
+    auto v = wait_result<std::int64_t>(
+        [&](auto d) { b.counters().incrby(ks->key(id), 2, std::move(d)); });
     ASSERT_TRUE(v) << v.err().message;
     EXPECT_EQ(*v, 2);
-    auto s = wait<std::string>(
+    auto s = wait_result<std::string>(
         [&](auto d) { b.streams().append(ks->key(id + ":log"), "x", std::move(d)); });
     ASSERT_TRUE(s) << s.err().message;
-    ASSERT_TRUE(wait<void>([&](auto d) { b.records().put_total({id, "love", 42}, std::move(d)); }));
+    ASSERT_TRUE(wait_result<void>([&](auto d) {
+        b.records().put_total({id, "love", 42}, std::move(d));
+    }));
     const auto deadline = std::chrono::steady_clock::now() + 10s;
     std::vector<total_record> got;
     while (got.empty() && std::chrono::steady_clock::now() < deadline) {
-        auto t =
-            wait<std::vector<total_record>>([&](auto d) { b.records().totals(id, std::move(d)); });
+        auto t = wait_result<std::vector<total_record>>(
+            [&](auto d) { b.records().totals(id, std::move(d)); });
         ASSERT_TRUE(t) << t.err().message;
         got = *t;
         if (got.empty()) {

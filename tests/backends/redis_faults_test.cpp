@@ -4,6 +4,7 @@
 // answering (calls fail at the reply timeout instead of hanging), and a slot moved between
 // cluster masters while the client runs (ASK during the migration, MOVED after it).
 #include "livehouse_test/redis_server.hpp"
+#include "livehouse_test/wait.hpp"
 #include "state/redis/client.hpp"
 #include "state/redis/redis_state.hpp"
 
@@ -22,16 +23,7 @@ namespace {
 using namespace std::chrono_literals;
 using steady = std::chrono::steady_clock;
 
-template <typename T, typename Call> core::result<T> wait(Call&& call) {
-    auto p = std::make_shared<std::promise<core::result<T>>>();
-    auto f = p->get_future();
-    call([p](core::result<T> r) { p->set_value(std::move(r)); });
-    if (f.wait_for(10s) != std::future_status::ready) {
-        ADD_FAILURE() << "completion not called within 10 s";
-        return core::make_error("timeout");
-    }
-    return f.get();
-}
+using test::wait_result;
 
 std::shared_ptr<client> connect(const std::string& seeds,
                                 std::chrono::milliseconds reply_timeout = 5000ms) {
@@ -82,7 +74,8 @@ TEST(redis_faults, restart_fails_in_flight_calls_reconnects_and_keeps_acknowledg
     std::thread writer([&] {
         while (!stop) {
             const auto t0 = steady::now();
-            auto r = wait<std::int64_t>([&](auto d) { counters.incrby(k, 1, std::move(d)); });
+            auto r =
+                wait_result<std::int64_t>([&](auto d) { counters.incrby(k, 1, std::move(d)); });
             const auto ms =
                 std::chrono::duration_cast<std::chrono::milliseconds>(steady::now() - t0).count();
             slowest_ms = std::max<std::int64_t>(slowest_ms, ms);
@@ -127,7 +120,7 @@ TEST(redis_faults, restart_fails_in_flight_calls_reconnects_and_keeps_acknowledg
     EXPECT_LT(reconnect_ms, 3000);
     // appendfsync always: every acknowledged increment survived the kill; a failed one may or
     // may not have been applied (its reply was lost), never more than that.
-    auto v = wait<std::int64_t>([&](auto d) { counters.get(k, std::move(d)); });
+    auto v = wait_result<std::int64_t>([&](auto d) { counters.get(k, std::move(d)); });
     ASSERT_TRUE(v) << v.err().message;
     EXPECT_GE(*v, acked.load());
     EXPECT_LE(*v, acked.load() + failed.load());
@@ -141,12 +134,12 @@ TEST(redis_faults, subscriptions_are_restored_after_a_restart) {
     const std::string ch = "test|faults|chat";
     auto got = std::make_shared<std::atomic<int>>(0);
     std::unique_ptr<bus::subscription> sub;
-    auto ready = wait<void>([&](auto d) {
+    auto ready = wait_result<void>([&](auto d) {
         sub = bus.subscribe(
             ch, [got](std::string_view, const core::shared_bytes&) { ++*got; }, std::move(d));
     });
     ASSERT_TRUE(ready) << ready.err().message;
-    ASSERT_TRUE(wait<void>(
+    ASSERT_TRUE(wait_result<void>(
         [&](auto d) { bus.publish(ch, core::make_shared_bytes("before"), std::move(d)); }));
 
     server.kill();
@@ -156,7 +149,7 @@ TEST(redis_faults, subscriptions_are_restored_after_a_restart) {
     const int before = *got;
     const auto deadline = steady::now() + 5s;
     while (*got == before && steady::now() < deadline) {
-        (void)wait<void>(
+        (void)wait_result<void>(
             [&](auto d) { bus.publish(ch, core::make_shared_bytes("after"), std::move(d)); });
         std::this_thread::sleep_for(20ms);
     }
@@ -168,11 +161,12 @@ TEST(redis_faults, a_server_that_stops_answering_fails_calls_at_the_reply_timeou
     auto c = connect(server.address(), 500ms);
     ASSERT_TRUE(c);
     redis_counters counters(c);
-    ASSERT_TRUE(
-        wait<std::int64_t>([&](auto d) { counters.incrby("test|faults|x", 1, std::move(d)); }));
+    ASSERT_TRUE(wait_result<std::int64_t>(
+        [&](auto d) { counters.incrby("test|faults|x", 1, std::move(d)); }));
     ::kill(server.pid(), SIGSTOP);
     const auto t0 = steady::now();
-    auto r = wait<std::int64_t>([&](auto d) { counters.incrby("test|faults|x", 1, std::move(d)); });
+    auto r = wait_result<std::int64_t>(
+        [&](auto d) { counters.incrby("test|faults|x", 1, std::move(d)); });
     const auto elapsed = steady::now() - t0;
     ::kill(server.pid(), SIGCONT);
     ASSERT_FALSE(r);
@@ -189,15 +183,15 @@ TEST(redis_faults, scripts_are_sent_again_when_the_server_forgot_them) {
     ASSERT_TRUE(c);
     redis_inventory inv(c);
     const std::string k = "test|faults|inventory";
-    ASSERT_TRUE(wait<std::int64_t>([&](auto d) { inv.set_stock(k, 3, std::move(d)); }));
+    ASSERT_TRUE(wait_result<std::int64_t>([&](auto d) { inv.set_stock(k, 3, std::move(d)); }));
     EXPECT_NE(server.cli("script flush").find("OK"), std::string::npos);
-    auto a = wait<std::int64_t>([&](auto d) { inv.available(k, std::move(d)); });
+    auto a = wait_result<std::int64_t>([&](auto d) { inv.available(k, std::move(d)); });
     ASSERT_TRUE(a) << a.err().message;
     EXPECT_EQ(*a, 3);
-    auto h =
-        wait<std::optional<std::string>>([&](auto d) { inv.reserve(k, 2, 10s, std::move(d)); });
+    auto h = wait_result<std::optional<std::string>>(
+        [&](auto d) { inv.reserve(k, 2, 10s, std::move(d)); });
     ASSERT_TRUE(h && *h);
-    EXPECT_EQ(*wait<std::int64_t>([&](auto d) { inv.available(k, std::move(d)); }), 1);
+    EXPECT_EQ(*wait_result<std::int64_t>([&](auto d) { inv.available(k, std::move(d)); }), 1);
 }
 
 // --- cluster redirects --------------------------------------------------------------------------
@@ -235,16 +229,16 @@ TEST(redis_cluster_redirects, ask_during_a_migration_and_moved_after_it) {
     const auto id_a = trim(a.cli("cluster myid"));
     const auto id_b = trim(b.cli("cluster myid"));
 
-    EXPECT_EQ(*wait<std::int64_t>([&](auto d) { counters.incrby(k1, 1, std::move(d)); }), 1);
+    EXPECT_EQ(*wait_result<std::int64_t>([&](auto d) { counters.incrby(k1, 1, std::move(d)); }), 1);
 
     const auto importing = b.cli("cluster setslot " + slot + " importing " + id_a);
     ASSERT_NE(importing.find("OK"), std::string::npos) << importing;
     const auto migrating = a.cli("cluster setslot " + slot + " migrating " + id_b);
     ASSERT_NE(migrating.find("OK"), std::string::npos) << migrating;
     // k2 does not exist on the source: it answers -ASK, the client asks the target.
-    EXPECT_EQ(*wait<std::int64_t>([&](auto d) { counters.incrby(k2, 5, std::move(d)); }), 5);
+    EXPECT_EQ(*wait_result<std::int64_t>([&](auto d) { counters.incrby(k2, 5, std::move(d)); }), 5);
     // k1 still lives on the source: served there.
-    EXPECT_EQ(*wait<std::int64_t>([&](auto d) { counters.incrby(k1, 1, std::move(d)); }), 2);
+    EXPECT_EQ(*wait_result<std::int64_t>([&](auto d) { counters.incrby(k1, 1, std::move(d)); }), 2);
 
     ASSERT_NE(a.cli(std::string("migrate 127.0.0.1 ")
                         .append(std::to_string(b.port()))
@@ -256,8 +250,8 @@ TEST(redis_cluster_redirects, ask_during_a_migration_and_moved_after_it) {
         cluster.node(i).cli("cluster setslot " + slot + " node " + id_b);
     }
     // The client's map still says "source": -MOVED sends it to the target, for good.
-    EXPECT_EQ(*wait<std::int64_t>([&](auto d) { counters.incrby(k1, 1, std::move(d)); }), 3);
-    EXPECT_EQ(*wait<std::int64_t>([&](auto d) { counters.incrby(k2, 1, std::move(d)); }), 6);
+    EXPECT_EQ(*wait_result<std::int64_t>([&](auto d) { counters.incrby(k1, 1, std::move(d)); }), 3);
+    EXPECT_EQ(*wait_result<std::int64_t>([&](auto d) { counters.incrby(k2, 1, std::move(d)); }), 6);
     EXPECT_EQ(trim(b.cli("get " + k1)), "3");
 }
 

@@ -8,6 +8,7 @@
 #include "core/clock.hpp"
 #include "livehouse_test/redis_server.hpp"
 #include "livehouse_test/temp_dir.hpp"
+#include "livehouse_test/wait.hpp"
 #include "state/embedded/memory_bus.hpp"
 #include "state/embedded/memory_inventory.hpp"
 #include "state/embedded/memory_state.hpp"
@@ -91,25 +92,7 @@ std::vector<backend_kind> kinds() {
             {"redis_cluster", [] { return redis_backend(test::shared_redis_cluster().seeds()); }}};
 }
 
-// Runs one asynchronous call and waits for its completion (a backend may complete on another
-// thread); a handler that never runs fails the test instead of hanging it.
-template <typename T, typename Call> core::result<T> wait(Call&& call) {
-    auto p = std::make_shared<std::promise<core::result<T>>>();
-    auto f = p->get_future();
-    auto calls = std::make_shared<std::atomic<int>>(0);
-    call([p, calls](core::result<T> r) {
-        if (calls->fetch_add(1) == 0) {
-            p->set_value(std::move(r));
-        } else {
-            ADD_FAILURE() << "completion handler called twice";
-        }
-    });
-    if (f.wait_for(5s) != std::future_status::ready) {
-        ADD_FAILURE() << "completion handler not called within 5 s";
-        return core::make_error("timeout");
-    }
-    return f.get();
-}
+using test::wait_result;
 
 class contract : public ::testing::TestWithParam<backend_kind> {
   protected:
@@ -126,20 +109,21 @@ class contract : public ::testing::TestWithParam<backend_kind> {
     std::string key(std::string_view name) const { return ks_->key(name); }
 
     core::result<std::int64_t> incrby(const std::string& k, std::int64_t by) {
-        return wait<std::int64_t>([&](auto done) { b_.c->incrby(k, by, std::move(done)); });
+        return wait_result<std::int64_t>([&](auto done) { b_.c->incrby(k, by, std::move(done)); });
     }
     core::result<std::int64_t> zincr(const std::string& k, const std::string& m, std::int64_t by) {
-        return wait<std::int64_t>([&](auto done) { b_.z->increment(k, m, by, std::move(done)); });
+        return wait_result<std::int64_t>(
+            [&](auto done) { b_.z->increment(k, m, by, std::move(done)); });
     }
     std::vector<scored_member> top(const std::string& k, std::size_t n) {
-        auto r =
-            wait<std::vector<scored_member>>([&](auto done) { b_.z->top(k, n, std::move(done)); });
+        auto r = wait_result<std::vector<scored_member>>(
+            [&](auto done) { b_.z->top(k, n, std::move(done)); });
         EXPECT_TRUE(r) << r.err().message;
         return r ? *r : std::vector<scored_member>{};
     }
     std::optional<std::size_t> rank(const std::string& k, const std::string& m) {
-        auto r =
-            wait<std::optional<std::size_t>>([&](auto done) { b_.z->rank(k, m, std::move(done)); });
+        auto r = wait_result<std::optional<std::size_t>>(
+            [&](auto done) { b_.z->rank(k, m, std::move(done)); });
         EXPECT_TRUE(r) << r.err().message;
         return r ? *r : std::nullopt;
     }
@@ -161,13 +145,13 @@ TEST(key_space, composes_and_validates) {
 
 TEST_P(contract, counter_incrby_get_remove) {
     const auto k = key("counter");
-    EXPECT_EQ(*wait<std::int64_t>([&](auto d) { b_.c->get(k, std::move(d)); }), 0);
+    EXPECT_EQ(*wait_result<std::int64_t>([&](auto d) { b_.c->get(k, std::move(d)); }), 0);
     EXPECT_EQ(*incrby(k, 5), 5);
     EXPECT_EQ(*incrby(k, -7), -2);
-    EXPECT_EQ(*wait<std::int64_t>([&](auto d) { b_.c->get(k, std::move(d)); }), -2);
-    EXPECT_TRUE(*wait<bool>([&](auto d) { b_.c->remove(k, std::move(d)); }));
-    EXPECT_FALSE(*wait<bool>([&](auto d) { b_.c->remove(k, std::move(d)); }));
-    EXPECT_EQ(*wait<std::int64_t>([&](auto d) { b_.c->get(k, std::move(d)); }), 0);
+    EXPECT_EQ(*wait_result<std::int64_t>([&](auto d) { b_.c->get(k, std::move(d)); }), -2);
+    EXPECT_TRUE(*wait_result<bool>([&](auto d) { b_.c->remove(k, std::move(d)); }));
+    EXPECT_FALSE(*wait_result<bool>([&](auto d) { b_.c->remove(k, std::move(d)); }));
+    EXPECT_EQ(*wait_result<std::int64_t>([&](auto d) { b_.c->get(k, std::move(d)); }), 0);
 }
 
 TEST_P(contract, counter_overflow_is_refused_and_leaves_the_value) {
@@ -177,7 +161,7 @@ TEST_P(contract, counter_overflow_is_refused_and_leaves_the_value) {
     const auto r = incrby(k, 2);
     ASSERT_FALSE(r);
     EXPECT_NE(r.err().message.find("overflow"), std::string::npos) << r.err().message;
-    EXPECT_EQ(*wait<std::int64_t>([&](auto d) { b_.c->get(k, std::move(d)); }), max - 1);
+    EXPECT_EQ(*wait_result<std::int64_t>([&](auto d) { b_.c->get(k, std::move(d)); }), max - 1);
 }
 
 TEST_P(contract, keys_and_members_over_the_limits_are_refused) {
@@ -185,12 +169,12 @@ TEST_P(contract, keys_and_members_over_the_limits_are_refused) {
     EXPECT_FALSE(incrby(long_key, 1));
     EXPECT_FALSE(incrby("", 1));
     EXPECT_FALSE(zincr(key("z"), std::string(max_member_bytes + 1, 'm'), 1));
-    EXPECT_FALSE(wait<bool>([&](auto d) {
+    EXPECT_FALSE(wait_result<bool>([&](auto d) {
         b_.s->add(key("s"), std::string(max_member_bytes + 1, 'm'), std::move(d));
     }));
     // Nothing was created by the refused calls.
     EXPECT_TRUE(top(key("z"), 10).empty());
-    EXPECT_EQ(*wait<std::size_t>([&](auto d) { b_.s->size(key("s"), std::move(d)); }), 0U);
+    EXPECT_EQ(*wait_result<std::size_t>([&](auto d) { b_.s->size(key("s"), std::move(d)); }), 0U);
 }
 
 TEST_P(contract, sorted_set_order_is_score_descending_then_member_descending) {
@@ -215,24 +199,24 @@ TEST_P(contract, sorted_set_order_is_score_descending_then_member_descending) {
     EXPECT_EQ(rank(k, "nobody"), std::nullopt);
     EXPECT_EQ(rank(key("absent"), "alice"), std::nullopt);
 
-    auto sc =
-        wait<std::optional<std::int64_t>>([&](auto d) { b_.z->score(k, "bob", std::move(d)); });
+    auto sc = wait_result<std::optional<std::int64_t>>(
+        [&](auto d) { b_.z->score(k, "bob", std::move(d)); });
     ASSERT_TRUE(sc);
     EXPECT_EQ(*sc, 5);
-    EXPECT_TRUE(*wait<bool>([&](auto d) { b_.z->remove(k, std::move(d)); }));
+    EXPECT_TRUE(*wait_result<bool>([&](auto d) { b_.z->remove(k, std::move(d)); }));
     EXPECT_TRUE(top(k, 10).empty());
 }
 
 TEST_P(contract, set_add_contains_size_remove) {
     const auto k = key("viewers");
-    EXPECT_TRUE(*wait<bool>([&](auto d) { b_.s->add(k, "u1", std::move(d)); }));
-    EXPECT_FALSE(*wait<bool>([&](auto d) { b_.s->add(k, "u1", std::move(d)); }));
-    EXPECT_TRUE(*wait<bool>([&](auto d) { b_.s->add(k, "u2", std::move(d)); }));
-    EXPECT_TRUE(*wait<bool>([&](auto d) { b_.s->contains(k, "u2", std::move(d)); }));
-    EXPECT_FALSE(*wait<bool>([&](auto d) { b_.s->contains(k, "u3", std::move(d)); }));
-    EXPECT_EQ(*wait<std::size_t>([&](auto d) { b_.s->size(k, std::move(d)); }), 2U);
-    EXPECT_TRUE(*wait<bool>([&](auto d) { b_.s->remove(k, std::move(d)); }));
-    EXPECT_EQ(*wait<std::size_t>([&](auto d) { b_.s->size(k, std::move(d)); }), 0U);
+    EXPECT_TRUE(*wait_result<bool>([&](auto d) { b_.s->add(k, "u1", std::move(d)); }));
+    EXPECT_FALSE(*wait_result<bool>([&](auto d) { b_.s->add(k, "u1", std::move(d)); }));
+    EXPECT_TRUE(*wait_result<bool>([&](auto d) { b_.s->add(k, "u2", std::move(d)); }));
+    EXPECT_TRUE(*wait_result<bool>([&](auto d) { b_.s->contains(k, "u2", std::move(d)); }));
+    EXPECT_FALSE(*wait_result<bool>([&](auto d) { b_.s->contains(k, "u3", std::move(d)); }));
+    EXPECT_EQ(*wait_result<std::size_t>([&](auto d) { b_.s->size(k, std::move(d)); }), 2U);
+    EXPECT_TRUE(*wait_result<bool>([&](auto d) { b_.s->remove(k, std::move(d)); }));
+    EXPECT_EQ(*wait_result<std::size_t>([&](auto d) { b_.s->size(k, std::move(d)); }), 0U);
 }
 
 // Exact totals under concurrency: many threads incrementing one counter and one member.
@@ -257,7 +241,7 @@ TEST_P(contract, concurrent_increments_are_exact) {
         t.join();
     }
     EXPECT_EQ(errors.load(), 0);
-    EXPECT_EQ(*wait<std::int64_t>([&](auto d) { b_.c->get(k, std::move(d)); }),
+    EXPECT_EQ(*wait_result<std::int64_t>([&](auto d) { b_.c->get(k, std::move(d)); }),
               threads * per_thread);
     std::int64_t sum = 0;
     for (const auto& m : top(zk, 10)) {
@@ -295,8 +279,8 @@ struct inbox {
 
 std::unique_ptr<bus::subscription> subscribe(bus& b, const std::string& channel, inbox& in) {
     std::unique_ptr<bus::subscription> sub;
-    auto ready =
-        wait<void>([&](auto done) { sub = b.subscribe(channel, in.handler(), std::move(done)); });
+    auto ready = wait_result<void>(
+        [&](auto done) { sub = b.subscribe(channel, in.handler(), std::move(done)); });
     EXPECT_TRUE(ready) << ready.err().message;
     return sub;
 }
@@ -313,7 +297,7 @@ TEST_P(contract, bus_delivers_to_every_subscriber_of_the_channel_in_order) {
     std::vector<std::string> sent;
     for (int i = 0; i < 100; ++i) {
         sent.push_back(std::string("m").append(std::to_string(i)));
-        ASSERT_TRUE(wait<void>([&](auto done) {
+        ASSERT_TRUE(wait_result<void>([&](auto done) {
             b_.b->publish(a, core::make_shared_bytes(sent.back()), std::move(done));
         }));
     }
@@ -322,14 +306,14 @@ TEST_P(contract, bus_delivers_to_every_subscriber_of_the_channel_in_order) {
     EXPECT_EQ(in3->count(), 0U);
 
     s2.reset(); // unsubscribed: no more deliveries
-    ASSERT_TRUE(wait<void>(
+    ASSERT_TRUE(wait_result<void>(
         [&](auto done) { b_.b->publish(a, core::make_shared_bytes("after"), std::move(done)); }));
     EXPECT_EQ(in1->wait_for(101).back(), "after");
     EXPECT_EQ(in2->count(), 100U);
 }
 
 TEST_P(contract, bus_refuses_oversized_payloads) {
-    const auto r = wait<void>([&](auto done) {
+    const auto r = wait_result<void>([&](auto done) {
         b_.b->publish(key("chat:a"),
                       core::make_shared_bytes(std::string(max_bus_payload_bytes + 1, 'x')),
                       std::move(done));
@@ -341,14 +325,14 @@ TEST_P(contract, bus_refuses_oversized_payloads) {
 
 std::optional<std::string> reserve(inventory& inv, const std::string& k, std::int64_t n,
                                    std::chrono::milliseconds ttl) {
-    auto r = wait<std::optional<std::string>>(
+    auto r = wait_result<std::optional<std::string>>(
         [&](auto done) { inv.reserve(k, n, ttl, std::move(done)); });
     EXPECT_TRUE(r) << r.err().message;
     return r ? *r : std::nullopt;
 }
 
 std::int64_t available(inventory& inv, const std::string& k) {
-    return *wait<std::int64_t>([&](auto done) { inv.available(k, std::move(done)); });
+    return *wait_result<std::int64_t>([&](auto done) { inv.available(k, std::move(done)); });
 }
 
 TEST_P(contract, inventory_holds_confirms_releases_and_never_oversells) {
@@ -356,24 +340,24 @@ TEST_P(contract, inventory_holds_confirms_releases_and_never_oversells) {
     const auto k = key("tickets:show1");
     EXPECT_EQ(available(inv, k), 0);
     EXPECT_FALSE(reserve(inv, k, 1, 10s)) << "no stock set: nothing to hold";
-    EXPECT_EQ(*wait<std::int64_t>([&](auto d) { inv.set_stock(k, 10, std::move(d)); }), 10);
+    EXPECT_EQ(*wait_result<std::int64_t>([&](auto d) { inv.set_stock(k, 10, std::move(d)); }), 10);
 
     const auto h1 = reserve(inv, k, 4, 10s);
     ASSERT_TRUE(h1);
     EXPECT_FALSE(reserve(inv, k, 7, 10s)) << "only 6 left";
     EXPECT_EQ(available(inv, k), 6);
-    EXPECT_TRUE(*wait<bool>([&](auto d) { inv.confirm(k, *h1, std::move(d)); }));
-    EXPECT_FALSE(*wait<bool>([&](auto d) { inv.confirm(k, *h1, std::move(d)); }))
+    EXPECT_TRUE(*wait_result<bool>([&](auto d) { inv.confirm(k, *h1, std::move(d)); }));
+    EXPECT_FALSE(*wait_result<bool>([&](auto d) { inv.confirm(k, *h1, std::move(d)); }))
         << "a hold settles once";
-    EXPECT_EQ(*wait<std::int64_t>([&](auto d) { inv.sold(k, std::move(d)); }), 4);
+    EXPECT_EQ(*wait_result<std::int64_t>([&](auto d) { inv.sold(k, std::move(d)); }), 4);
 
     const auto h2 = reserve(inv, k, 6, 10s);
     ASSERT_TRUE(h2);
     EXPECT_EQ(available(inv, k), 0);
-    EXPECT_TRUE(*wait<bool>([&](auto d) { inv.release(k, *h2, std::move(d)); }));
+    EXPECT_TRUE(*wait_result<bool>([&](auto d) { inv.release(k, *h2, std::move(d)); }));
     EXPECT_EQ(available(inv, k), 6);
-    EXPECT_FALSE(*wait<bool>([&](auto d) { inv.confirm(k, "no-such-hold", std::move(d)); }));
-    EXPECT_FALSE(wait<std::optional<std::string>>([&](auto d) {
+    EXPECT_FALSE(*wait_result<bool>([&](auto d) { inv.confirm(k, "no-such-hold", std::move(d)); }));
+    EXPECT_FALSE(wait_result<std::optional<std::string>>([&](auto d) {
         inv.reserve(k, 0, 10s, std::move(d));
     })) << "n must be >= 1";
 }
@@ -381,15 +365,15 @@ TEST_P(contract, inventory_holds_confirms_releases_and_never_oversells) {
 TEST_P(contract, inventory_expired_holds_return_their_items) {
     auto& inv = *b_.inv;
     const auto k = key("tickets:show2");
-    ASSERT_TRUE(wait<std::int64_t>([&](auto d) { inv.set_stock(k, 5, std::move(d)); }));
+    ASSERT_TRUE(wait_result<std::int64_t>([&](auto d) { inv.set_stock(k, 5, std::move(d)); }));
     const auto h = reserve(inv, k, 5, 100ms);
     ASSERT_TRUE(h);
     EXPECT_EQ(available(inv, k), 0);
     std::this_thread::sleep_for(250ms);
     EXPECT_EQ(available(inv, k), 5);
-    EXPECT_FALSE(*wait<bool>([&](auto d) { inv.confirm(k, *h, std::move(d)); }))
+    EXPECT_FALSE(*wait_result<bool>([&](auto d) { inv.confirm(k, *h, std::move(d)); }))
         << "an expired hold cannot be confirmed";
-    EXPECT_EQ(*wait<std::int64_t>([&](auto d) { inv.sold(k, std::move(d)); }), 0);
+    EXPECT_EQ(*wait_result<std::int64_t>([&](auto d) { inv.sold(k, std::move(d)); }), 0);
 }
 
 // Many buyers at once for fewer items than they want: exactly the stock is sold.
@@ -397,7 +381,7 @@ TEST_P(contract, inventory_under_concurrency_sells_exactly_the_stock) {
     auto& inv = *b_.inv;
     const auto k = key("tickets:flash");
     constexpr std::int64_t stock = 1000;
-    ASSERT_TRUE(wait<std::int64_t>([&](auto d) { inv.set_stock(k, stock, std::move(d)); }));
+    ASSERT_TRUE(wait_result<std::int64_t>([&](auto d) { inv.set_stock(k, stock, std::move(d)); }));
     constexpr int threads = 8;
     constexpr int attempts = 200; // 1,600 attempts for 1,000 items
     std::atomic<std::int64_t> bought{0};
@@ -406,7 +390,7 @@ TEST_P(contract, inventory_under_concurrency_sells_exactly_the_stock) {
         ts.emplace_back([&] {
             for (int i = 0; i < attempts; ++i) {
                 auto h = reserve(inv, k, 1, 10s);
-                if (h && *wait<bool>([&](auto d) { inv.confirm(k, *h, std::move(d)); })) {
+                if (h && *wait_result<bool>([&](auto d) { inv.confirm(k, *h, std::move(d)); })) {
                     bought.fetch_add(1);
                 }
             }
@@ -416,14 +400,14 @@ TEST_P(contract, inventory_under_concurrency_sells_exactly_the_stock) {
         t.join();
     }
     EXPECT_EQ(bought.load(), stock);
-    EXPECT_EQ(*wait<std::int64_t>([&](auto d) { inv.sold(k, std::move(d)); }), stock);
+    EXPECT_EQ(*wait_result<std::int64_t>([&](auto d) { inv.sold(k, std::move(d)); }), stock);
     EXPECT_EQ(available(inv, k), 0);
 }
 
 // --- durable streams ----------------------------------------------------------------------------
 
 std::string append(streams& st, const std::string& k, const std::string& payload) {
-    auto r = wait<std::string>([&](auto d) { st.append(k, payload, std::move(d)); });
+    auto r = wait_result<std::string>([&](auto d) { st.append(k, payload, std::move(d)); });
     EXPECT_TRUE(r) << r.err().message;
     return r ? *r : std::string();
 }
@@ -431,7 +415,7 @@ std::string append(streams& st, const std::string& k, const std::string& payload
 std::vector<stream_entry> read(streams& st, const std::string& k, const std::string& group,
                                const std::string& consumer, std::size_t max,
                                std::chrono::milliseconds claim_after) {
-    auto r = wait<std::vector<stream_entry>>(
+    auto r = wait_result<std::vector<stream_entry>>(
         [&](auto d) { st.read(k, group, consumer, max, claim_after, std::move(d)); });
     EXPECT_TRUE(r) << r.err().message;
     return r ? *r : std::vector<stream_entry>{};
@@ -439,7 +423,8 @@ std::vector<stream_entry> read(streams& st, const std::string& k, const std::str
 
 std::size_t ack(streams& st, const std::string& k, const std::string& group,
                 std::vector<std::string> ids) {
-    auto r = wait<std::size_t>([&](auto d) { st.ack(k, group, std::move(ids), std::move(d)); });
+    auto r =
+        wait_result<std::size_t>([&](auto d) { st.ack(k, group, std::move(ids), std::move(d)); });
     EXPECT_TRUE(r) << r.err().message;
     return r ? *r : 0;
 }

@@ -33,12 +33,8 @@ void memory_inventory::expire(item& it) const {
 
 void memory_inventory::set_stock(std::string key, std::int64_t stock,
                                  completion<std::int64_t> done) {
-    if (auto e = check_key(key)) {
+    if (auto e = check_key(key); e || (e = check_stock(stock))) {
         done(std::move(*e));
-        return;
-    }
-    if (stock < 0) {
-        done(core::make_error("state: stock must be >= 0"));
         return;
     }
     done(items_.with(key, [&](auto& m) {
@@ -51,12 +47,8 @@ void memory_inventory::set_stock(std::string key, std::int64_t stock,
 
 void memory_inventory::reserve(std::string key, std::int64_t n, std::chrono::milliseconds ttl,
                                completion<std::optional<std::string>> done) {
-    if (auto e = check_key(key)) {
+    if (auto e = check_key(key); e || (e = check_reserve(n, ttl))) {
         done(std::move(*e));
-        return;
-    }
-    if (n < 1 || ttl.count() <= 0) {
-        done(core::make_error("state: reserve needs n >= 1 and a positive hold time"));
         return;
     }
     done(with_item(key, [&](item* it) -> std::optional<std::string> {

@@ -83,12 +83,8 @@ void run(client& c, const script& s, const std::string& key, std::vector<std::st
 
 void redis_inventory::set_stock(std::string key, std::int64_t stock,
                                 completion<std::int64_t> done) {
-    if (auto e = check_key(key)) {
+    if (auto e = check_key(key); e || (e = check_stock(stock))) {
         done(std::move(*e));
-        return;
-    }
-    if (stock < 0) {
-        done(core::make_error("state: stock must be >= 0"));
         return;
     }
     static const auto s = make_script(set_stock_body);
@@ -97,12 +93,8 @@ void redis_inventory::set_stock(std::string key, std::int64_t stock,
 
 void redis_inventory::reserve(std::string key, std::int64_t n, std::chrono::milliseconds ttl,
                               completion<std::optional<std::string>> done) {
-    if (auto e = check_key(key)) {
+    if (auto e = check_key(key); e || (e = check_reserve(n, ttl))) {
         done(std::move(*e));
-        return;
-    }
-    if (n < 1 || ttl.count() <= 0) {
-        done(core::make_error("state: reserve needs n >= 1 and a positive hold time"));
         return;
     }
     static const auto s = make_script(reserve_body);
