@@ -1,15 +1,19 @@
 // One contract for every relational-records backend (state/records.hpp): the embedded one
 // (SQLite in a temp dir), PostgreSQL (a private server started by the test, a fresh database
-// per test) and write-behind PostgreSQL (queued_records over the embedded durable stream; reads
-// after the outbox has drained). What differs is stated where it does: a queued put_purchase
+// per test) and write-behind PostgreSQL (queued_records over a durable stream — the embedded
+// one, a Redis stream on one server, a Redis stream in a 3-master cluster; reads after the
+// outbox has drained). What differs is stated where it does: a queued put_purchase
 // cannot know whether the purchase existed.
 #include "livehouse_test/postgres_server.hpp"
+#include "livehouse_test/redis_server.hpp"
 #include "livehouse_test/temp_dir.hpp"
 #include "livehouse_test/wait.hpp"
 #include "state/embedded/sqlite_records.hpp"
 #include "state/embedded/sqlite_streams.hpp"
 #include "state/postgres/pg_records.hpp"
 #include "state/queued_records.hpp"
+#include "state/redis/client.hpp"
+#include "state/redis/redis_state.hpp"
 
 #include <atomic>
 #include <functional>
@@ -30,11 +34,14 @@ using test::wait_result;
 struct place {
     std::shared_ptr<test::temp_dir> dir;
     std::string conninfo;
+    std::string redis;      ///< seeds of the Redis holding the outbox; empty: embedded outbox
+    std::string outbox_key; ///< the outbox stream's key, unique per test
 };
 
 /// One open backend. Members go in reverse order: the queue before what it writes to.
 struct backend {
-    std::unique_ptr<embedded::sqlite_streams> outbox;
+    std::shared_ptr<redis::client> client;
+    std::unique_ptr<streams> outbox;
     std::unique_ptr<records> direct;
     std::unique_ptr<queued_records> queued;
 
@@ -66,6 +73,40 @@ std::unique_ptr<records> open_pg(const place& p) {
     return r ? std::move(*r) : nullptr;
 }
 
+std::string unique_outbox_key() {
+    static std::atomic<int> n{0};
+    return std::string("records|outbox|pg-").append(std::to_string(n++));
+}
+
+/// PostgreSQL written through queued_records, the outbox in SQLite or in Redis.
+backend open_queued(const place& p) {
+    backend b;
+    b.direct = open_pg(p);
+    if (p.redis.empty()) {
+        auto st = embedded::sqlite_streams::open(p.dir->str());
+        EXPECT_TRUE(st) << st.err().message;
+        if (st) {
+            b.outbox = std::move(*st);
+        }
+    } else {
+        auto c = redis::client::connect(*redis::parse_redis_urls(p.redis));
+        EXPECT_TRUE(c) << c.err().message;
+        if (c) {
+            b.client = *c;
+            b.outbox = std::make_unique<redis::redis_streams>(b.client);
+        }
+    }
+    if (!b.direct || !b.outbox) {
+        return b;
+    }
+    auto q = queued_records::open(*b.outbox, p.outbox_key, *b.direct);
+    EXPECT_TRUE(q) << q.err().message;
+    if (q) {
+        b.queued = std::move(*q);
+    }
+    return b;
+}
+
 struct records_kind {
     std::string name;
     bool direct = true; ///< put_purchase answers whether the purchase is new
@@ -77,7 +118,7 @@ std::vector<records_kind> kinds() {
     return {
         {"embedded", true,
          [] {
-             return place{std::make_shared<test::temp_dir>(), ""};
+             return place{std::make_shared<test::temp_dir>(), "", "", ""};
          },
          [](const place& p) {
              backend b;
@@ -90,7 +131,7 @@ std::vector<records_kind> kinds() {
          }},
         {"postgres", true,
          [] {
-             return place{nullptr, fresh_database()};
+             return place{nullptr, fresh_database(), "", ""};
          },
          [](const place& p) {
              backend b;
@@ -99,24 +140,22 @@ std::vector<records_kind> kinds() {
          }},
         {"queued_postgres", false,
          [] {
-             return place{std::make_shared<test::temp_dir>(), fresh_database()};
+             return place{std::make_shared<test::temp_dir>(), fresh_database(), "",
+                          "records|outbox|pg"};
          },
-         [](const place& p) {
-             backend b;
-             b.direct = open_pg(p);
-             auto st = embedded::sqlite_streams::open(p.dir->str());
-             EXPECT_TRUE(st) << st.err().message;
-             if (!b.direct || !st) {
-                 return b;
-             }
-             b.outbox = std::move(*st);
-             auto q = queued_records::open(*b.outbox, "records|outbox|pg", *b.direct);
-             EXPECT_TRUE(q) << q.err().message;
-             if (q) {
-                 b.queued = std::move(*q);
-             }
-             return b;
-         }},
+         open_queued},
+        {"queued_postgres_redis", false,
+         [] {
+             return place{nullptr, fresh_database(), test::shared_redis().address(),
+                          unique_outbox_key()};
+         },
+         open_queued},
+        {"queued_postgres_redis_cluster", false,
+         [] {
+             return place{nullptr, fresh_database(), test::shared_redis_cluster().seeds(),
+                          unique_outbox_key()};
+         },
+         open_queued},
     };
 }
 
