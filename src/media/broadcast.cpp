@@ -34,6 +34,14 @@ std::uint64_t fnv1a(std::string_view s) {
 
 } // namespace
 
+double live_snapshot::position_s(std::chrono::steady_clock::time_point now) const {
+    if (status != broadcast_status::live || now < closed_at) {
+        return closed_media_s;
+    }
+    const double open_s = std::chrono::duration<double>(now - closed_at).count();
+    return closed_media_s + std::min(open_s, 3.0 * target_duration_s);
+}
+
 std::shared_ptr<const segment> live_snapshot::find(std::uint64_t sequence) const {
     const auto it = std::lower_bound(
         segments.begin(), segments.end(), sequence,
@@ -66,6 +74,8 @@ struct broadcast::impl {
     bool next_discontinuity = false;
     std::chrono::system_clock::time_point open_pdt{};
     std::chrono::steady_clock::time_point suspended_at{};
+    double closed_media_s = 0; ///< every closed segment's duration, summed
+    std::chrono::steady_clock::time_point closed_at{};
     core::shared_bytes playlist;
     std::string playlist_etag;
 
@@ -98,6 +108,8 @@ struct broadcast::impl {
         s->playlist_etag = playlist_etag;
         s->target_duration_s = target_duration_s.value_or(ceil_seconds(config.target_segment));
         s->segments = window.segments();
+        s->closed_media_s = closed_media_s;
+        s->closed_at = closed_at;
         std::atomic_store(&snap, std::shared_ptr<const live_snapshot>(std::move(s)));
     }
 
@@ -120,6 +132,8 @@ struct broadcast::impl {
         s->etag = fmt::format("\"{}-{}\"", record.id, s->sequence);
 
         const auto now = clock.now();
+        closed_media_s += s->duration_s;
+        closed_at = now;
         window.push(s, *target_duration_s, now);
         window.expire(now);
         if (arch) {
@@ -216,6 +230,8 @@ core::result<void> broadcast::begin_publish(track_set tracks) {
         // A resume continues the playlist; its first segment gets EXT-X-DISCONTINUITY.
         m.next_discontinuity = m.next_sequence > 0;
         m.record.status = broadcast_status::live;
+        // The open segment starts now: the live position grows from the closed media time.
+        m.closed_at = m.clock.now();
         if (!m.record.started_at) {
             m.record.started_at = m.clock.wall();
         }

@@ -76,7 +76,18 @@ struct live_snapshot {
     /// playlist's duration) ago (RFC 8216 §6.2.2), oldest first.
     std::vector<std::shared_ptr<const segment>> segments;
 
+    /// The broadcast's media timeline, which is the VOD's: seconds of every segment closed so
+    /// far (all of them, not only the window), and when the last one closed (clock::now()).
+    /// Chat stamps each message with the position a viewer at the live edge is at, so a replay
+    /// shows it at the same moment of the VOD.
+    double closed_media_s = 0;
+    std::chrono::steady_clock::time_point closed_at{};
+
     [[nodiscard]] std::shared_ptr<const segment> find(std::uint64_t sequence) const;
+    /// The live edge's position on the media timeline at `now`: closed_media_s, plus the time
+    /// since the last close while live (the open segment grows in real time), capped at three
+    /// target durations so a stalled publisher cannot run the position ahead.
+    [[nodiscard]] double position_s(std::chrono::steady_clock::time_point now) const;
 };
 
 struct packager_config {

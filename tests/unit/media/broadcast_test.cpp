@@ -111,6 +111,31 @@ TEST_F(broadcast_test, playlist_updates_the_moment_a_segment_closes) {
     EXPECT_EQ(after->playlist_etag.back(), '"');
 }
 
+TEST_F(broadcast_test, position_follows_the_media_timeline_not_the_wall_clock) {
+    auto b = make();
+    EXPECT_EQ(b->snapshot()->position_s(clock_.now()), 0.0);
+    ASSERT_TRUE(b->begin_publish({.video = true, .audio = false}));
+    clock_.advance(500ms);
+    EXPECT_NEAR(b->snapshot()->position_s(clock_.now()), 0.5, 1e-9);
+    feed(*b, video_frames(0, 4001)); // segments of 0-2 s and 2-4 s closed
+    const auto live = b->snapshot();
+    EXPECT_NEAR(live->closed_media_s, 4.0, 1e-9);
+    EXPECT_NEAR(live->position_s(clock_.now()), 4.0, 1e-9);
+    EXPECT_NEAR(live->position_s(clock_.now() + 1500ms), 5.5, 1e-9);
+    // A stalled publisher cannot run the position more than three target durations ahead.
+    EXPECT_NEAR(live->position_s(clock_.now() + 60s), 4.0 + 6.0, 1e-9);
+    b->end_publish();
+    clock_.advance(20s); // suspended: the media timeline stands still
+    const auto suspended = b->snapshot();
+    EXPECT_EQ(suspended->status, broadcast_status::suspended);
+    const double frozen = suspended->position_s(clock_.now());
+    EXPECT_GE(frozen, 4.0);
+    EXPECT_EQ(suspended->position_s(clock_.now() + 30s), frozen);
+    ASSERT_TRUE(b->begin_publish({.video = true, .audio = false}));
+    clock_.advance(1s);
+    EXPECT_NEAR(b->snapshot()->position_s(clock_.now()), frozen + 1.0, 1e-9);
+}
+
 TEST_F(broadcast_test, live_window_slides_with_fixed_target_duration) {
     auto b = make();
     ASSERT_TRUE(b->begin_publish({.video = true, .audio = false}));
