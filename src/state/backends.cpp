@@ -4,6 +4,7 @@
 #include "core/clock.hpp"
 #include "state/embedded/memory_bus.hpp"
 #include "state/embedded/memory_inventory.hpp"
+#include "state/embedded/memory_room_log.hpp"
 #include "state/embedded/memory_state.hpp"
 #include "state/embedded/sqlite_records.hpp"
 #include "state/embedded/sqlite_streams.hpp"
@@ -43,6 +44,7 @@ backends::~backends() {
     records_target_.reset();
     streams_.reset();
     inventory_.reset();
+    room_log_.reset();
     bus_.reset();
     sets_.reset();
     sorted_sets_.reset();
@@ -88,6 +90,8 @@ core::result<std::unique_ptr<backends>> backends::open(const backends_options& o
         b->sets_ = std::make_unique<redis::redis_sets>(b->redis_);
         b->bus_ = std::make_unique<redis::redis_bus>(b->redis_);
         b->inventory_ = std::make_unique<redis::redis_inventory>(b->redis_);
+        // SPUBLISH from the append script, on the client bus_ subscribes with.
+        b->room_log_ = std::make_unique<redis::redis_room_log>(b->redis_);
         b->shared_name_ = redis_name;
     } else {
         b->counters_ = std::make_unique<embedded::memory_counters>();
@@ -95,6 +99,8 @@ core::result<std::unique_ptr<backends>> backends::open(const backends_options& o
         b->sets_ = std::make_unique<embedded::memory_sets>();
         b->bus_ = std::make_unique<embedded::memory_bus>();
         b->inventory_ = std::make_unique<embedded::memory_inventory>(wall_clock);
+        // Publishes through the memory_bus above: that bus's subscribers get the appends.
+        b->room_log_ = std::make_unique<embedded::memory_room_log>(*b->bus_);
         b->shared_name_ = "embedded";
     }
 

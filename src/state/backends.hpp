@@ -4,7 +4,7 @@
 //
 //   kind                                   embedded (default)          server
 //   counters, rankings, sets, bus,         this process's memory       Redis / Redis Cluster
-//   inventory ("shared")
+//   inventory, room logs ("shared")
 //   durable streams                        SQLite, <data_dir>/streams.db   Redis Streams
 //   relational records                     SQLite, <data_dir>/records.db   PostgreSQL, written
 //                                                                          through an outbox
@@ -20,6 +20,7 @@
 #include "state/inventory.hpp"
 #include "state/keys.hpp"
 #include "state/records.hpp"
+#include "state/room_log.hpp"
 #include "state/shared_state.hpp"
 #include "state/streams.hpp"
 
@@ -59,6 +60,9 @@ class backends {
     state::sets& sets() { return *sets_; }
     state::bus& bus() { return *bus_; }
     state::inventory& inventory() { return *inventory_; }
+    /// Room logs on the shared backend; appends are published on bus(), so its subscribers get
+    /// them.
+    state::room_log& room_log() { return *room_log_; }
     state::streams& streams() { return *streams_; }
     state::records& records() { return *records_front_; }
 
@@ -85,6 +89,7 @@ class backends {
     std::unique_ptr<state::sets> sets_;
     std::unique_ptr<state::bus> bus_;
     std::unique_ptr<state::inventory> inventory_;
+    std::unique_ptr<state::room_log> room_log_; ///< publishes on bus_: destroyed before it
     std::unique_ptr<state::streams> streams_;
     std::unique_ptr<state::records> records_target_;
     std::unique_ptr<state::records> records_front_owned_;

@@ -1,6 +1,7 @@
-// The server backend of state/shared_state.hpp, bus.hpp, inventory.hpp and streams.hpp: each
-// a thin translation to Redis commands over one shared client (client.hpp), with the argument
-// checks of state/limits.hpp first so both backends refuse the same input the same way.
+// The server backend of state/shared_state.hpp, bus.hpp, inventory.hpp, room_log.hpp and
+// streams.hpp: each a thin translation to Redis commands over one shared client (client.hpp),
+// with the argument checks of state/limits.hpp (room_log_checks.hpp) first so both backends
+// refuse the same input the same way.
 //
 // Data layout (every key is a state::key_space key, "service|phase|name"):
 // - counters: a string per key (INCRBY/GET/DEL); sorted sets: a zset (ZINCRBY/ZREVRANGE/...);
@@ -9,6 +10,11 @@
 // - inventory K: "{K}:inv" (hash: stock, sold, held), "{K}:exp" (zset: hold id -> expiry in
 //   ms of the server's clock), "{K}:qty" (hash: hold id -> items); the hash tag keeps the three
 //   in K's slot, so each operation is one Lua script, atomic in a cluster too;
+// - room log K (K has a hash tag, {b42}): "K" (list: the newest `keep` entries, oldest first)
+//   and "K:next" (string: the last offset given; the first kept is last + 1 - LLEN K), in K's
+//   slot with the channel; append is one Lua script (take the offset, RPUSH, LTRIM, SPUBLISH:
+//   publish order is offset order on every node) and read one script (counter and list read
+//   together), see redis_room_log.cpp;
 // - streams: a Redis stream per key (XADD/XREADGROUP/XAUTOCLAIM/XACK). Durable to the extent
 //   the server is: run it with appendonly yes and appendfsync always for the streams contract
 //   ("survives a crash") to hold.
@@ -17,6 +23,7 @@
 #include "state/bus.hpp"
 #include "state/inventory.hpp"
 #include "state/redis/client.hpp"
+#include "state/room_log.hpp"
 #include "state/shared_state.hpp"
 #include "state/streams.hpp"
 
@@ -84,6 +91,20 @@ class redis_inventory final : public inventory {
     void release(std::string key, std::string hold_id, completion<bool> done) override;
     void available(std::string key, completion<std::int64_t> done) override;
     void sold(std::string key, completion<std::int64_t> done) override;
+
+  private:
+    std::shared_ptr<client> client_;
+};
+
+class redis_room_log final : public room_log {
+  public:
+    explicit redis_room_log(std::shared_ptr<client> c) : client_(std::move(c)) {}
+    void append(std::string key, std::string channel, std::string prefix, std::string suffix,
+                std::size_t keep, completion<log_entry> done) override;
+    void read(std::string key, std::uint64_t from, std::size_t max,
+              completion<log_slice> done) override;
+    void read_tail(std::string key, std::size_t n, completion<log_slice> done) override;
+    void remove(std::string key, completion<void> done) override;
 
   private:
     std::shared_ptr<client> client_;
