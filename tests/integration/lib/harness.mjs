@@ -84,7 +84,7 @@ export function makeTempDir(prefix = 'livehouse-it-') {
 }
 
 /** Spawns a tracked child. Output is kept (the last `keep` characters) for failure messages. */
-function spawnTracked(cmd, args, {env, keep = 256 * 1024, logFile, label} = {}) {
+export function spawnTracked(cmd, args, {env, keep = 256 * 1024, logFile, label} = {}) {
     const proc = spawn(cmd, args, {env, stdio : [ 'ignore', 'pipe', 'pipe' ]});
     children.add(proc);
     let out = '';
@@ -149,7 +149,7 @@ export async function waitFor(
 // ---------------------------------------------------------------------------------------------
 // Config files
 
-/** Renders {section: {key: value}} as TOML (strings, numbers, booleans only). */
+/** Renders {section: {key: value}} as TOML (strings, numbers, booleans, string arrays). */
 export function toToml(config) {
     let s = '';
     for (const [section, keys] of Object.entries(config)) {
@@ -159,6 +159,8 @@ export function toToml(config) {
                 s += `${k} = ${JSON.stringify(v)}\n`;
             else if (typeof v === 'number' || typeof v === 'boolean')
                 s += `${k} = ${v}\n`;
+            else if (Array.isArray(v) && v.every((x) => typeof x === 'string'))
+                s += `${k} = [${v.map((x) => JSON.stringify(x)).join(', ')}]\n`;
             else
                 throw new Error(`toToml: unsupported value for ${section}.${k}`);
         }
