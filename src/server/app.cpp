@@ -1,7 +1,10 @@
 // app: start-up, wiring and ordered shutdown of `livehouse serve`.
 #include "server/app.hpp"
 
+#include "server/auth_secret.hpp"
 #include "services/api/api_service.hpp"
+#include "services/auth/auth_service.hpp"
+#include "services/auth/user_tokens.hpp"
 #include "services/origin/origin_service.hpp"
 #include "services/web/web_service.hpp"
 
@@ -173,6 +176,29 @@ core::result<void> app::build(const std::string& ready_file) {
         }
     }
 
+    // User-token secret: config/env first, else <data_dir>/auth.secret (made on first start;
+    // never printed or logged).
+    std::string token_secret = cfg_.auth.token_secret;
+    if (token_secret.empty()) {
+        bool generated = false;
+        auto s = load_or_create_auth_secret(dir, generated);
+        if (!s) {
+            return s.err();
+        }
+        token_secret = std::move(*s);
+        if (generated) {
+            spdlog::info("auth: generated the user-token secret in {}/auth.secret", dir);
+        }
+    }
+    auto user_tokens = services::auth::user_tokens::create(
+        {.secret = std::move(token_secret),
+         .ttl = std::chrono::seconds(cfg_.auth.token_ttl_seconds),
+         .limits = {}},
+        clock_);
+    if (!user_tokens) {
+        return user_tokens.err().wrap("auth");
+    }
+
     auto store = state::broadcast_store::open(dir);
     if (!store) {
         return store.err();
@@ -268,9 +294,9 @@ core::result<void> app::build(const std::string& ready_file) {
     rtmp_ = std::move(*rtmp);
     rtmp_port_ = rtmp_->port();
 
-    services_ = std::make_unique<services::service_context>(
-        services::service_context{*registry_, clock_, admin_token, cfg_.server.host, http_port_,
-                                  rtmp_port_, dir, cfg_.server.web_dir, file_io});
+    services_ = std::make_unique<services::service_context>(services::service_context{
+        *registry_, clock_, admin_token, cfg_.server.host, http_port_, rtmp_port_, dir,
+        cfg_.server.web_dir, file_io, std::move(*user_tokens)});
 
     // ---- HTTP routes ------------------------------------------------------------------------
     router_->add(
@@ -292,6 +318,9 @@ core::result<void> app::build(const std::string& ready_file) {
         },
         "metrics");
     services::api::register_routes(*router_, *services_);
+    services::auth::register_routes(
+        *router_, *services_,
+        {.allow_guests = cfg_.auth.allow_guests, .guests_per_address = {}, .guests_overall = {}});
     services::origin::register_routes(*router_, *services_);
     services::web::register_routes(*router_, *services_);
 

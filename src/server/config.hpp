@@ -43,6 +43,15 @@ struct admin_section {
     std::string token;
 };
 
+/// User tokens (HS256 JWTs) for chat and the other live features: docs/API.md, "Auth".
+struct auth_section {
+    /// HMAC key, at least 32 bytes. "": LIVEHOUSE_AUTH_TOKEN_SECRET, else
+    /// <data_dir>/auth.secret (generated on first start, never printed).
+    std::string token_secret;
+    int token_ttl_seconds = 86400; ///< lifetime of guest tokens
+    bool allow_guests = true;      ///< POST /api/v1/auth/guest (403 when false)
+};
+
 /// Where shared state lives (docs/ARCHITECTURE.md, "State: what lives where"). "auto": the
 /// server engine when its address is given (redis / postgres), else embedded.
 struct state_section {
@@ -68,6 +77,7 @@ struct config {
     http_section http;
     hls_section hls;
     admin_section admin;
+    auth_section auth;
     state_section state;
     log_section log;
 };

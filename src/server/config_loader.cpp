@@ -10,12 +10,13 @@
 #include <fstream>
 #include <sstream>
 #include <toml++/toml.h>
+#include <utility>
 
 namespace livehouse::server {
 
 namespace {
 
-enum class value_type { string, integer };
+enum class value_type { string, integer, boolean };
 
 // One configuration key. Setters are plain function pointers (captureless lambdas).
 struct key_spec {
@@ -24,16 +25,17 @@ struct key_spec {
     std::string_view env;  ///< LIVEHOUSE_* variable, or empty
     std::string_view flag; ///< command-line flag, or empty
     value_type type;
-    std::int64_t min = 0;
+    std::int64_t min = 0; ///< integers: the range; strings: the shortest non-empty value
     std::int64_t max = 0;
     std::string_view allowed; ///< strings: comma-separated accepted values, or empty
     bool allow_empty = true;  ///< strings: may be ""
     void (*set_int)(config&, std::int64_t) = nullptr;
     void (*set_string)(config&, std::string) = nullptr;
+    void (*set_bool)(config&, bool) = nullptr;
 };
 
 // clang-format off
-const std::array<key_spec, 30> keys = {{
+const std::array<key_spec, 33> keys = {{
     {"server", "host", "LIVEHOUSE_HOST", "--host", value_type::string, 0, 0, "", false,
      nullptr, [](config& c, std::string v) { c.server.host = std::move(v); }},
     {"server", "bind", "LIVEHOUSE_BIND", "--bind", value_type::string, 0, 0, "", false,
@@ -79,6 +81,14 @@ const std::array<key_spec, 30> keys = {{
 
     {"admin", "token", "LIVEHOUSE_ADMIN_TOKEN", "", value_type::string, 0, 0, "", true,
      nullptr, [](config& c, std::string v) { c.admin.token = std::move(v); }},
+
+    // RFC 7518 §3.2: an HS256 key MUST be at least as long as the hash output (32 bytes).
+    {"auth", "token_secret", "LIVEHOUSE_AUTH_TOKEN_SECRET", "", value_type::string, 32, 0, "", true,
+     nullptr, [](config& c, std::string v) { c.auth.token_secret = std::move(v); }},
+    {"auth", "token_ttl_seconds", "", "", value_type::integer, 60, 31536000, "", true,
+     [](config& c, std::int64_t v) { c.auth.token_ttl_seconds = static_cast<int>(v); }, nullptr},
+    {"auth", "allow_guests", "", "", value_type::boolean, 0, 0, "", true,
+     nullptr, nullptr, [](config& c, bool v) { c.auth.allow_guests = v; }},
 
     {"state", "phase", "LIVEHOUSE_STATE_PHASE", "", value_type::string, 0, 0, "", false,
      nullptr, [](config& c, std::string v) { c.state.phase = std::move(v); }},
@@ -131,6 +141,10 @@ core::result<void> set_string(config& c, const key_spec& k, std::string v, std::
     if (!k.allowed.empty() && !is_allowed(k.allowed, v)) {
         return core::make_error(fmt::format("{}: '{}' is not one of {}", name, v, k.allowed));
     }
+    // The value is not quoted: strings with a minimum length are secrets.
+    if (!v.empty() && std::cmp_less(v.size(), k.min)) {
+        return core::make_error(fmt::format("{}: shorter than {} bytes", name, k.min));
+    }
     k.set_string(c, std::move(v));
     return {};
 }
@@ -150,6 +164,14 @@ core::result<void> set_from_text(config& c, const key_spec& k, const std::string
                                  std::string_view name) {
     if (k.type == value_type::string) {
         return set_string(c, k, text, name);
+    }
+    if (k.type == value_type::boolean) {
+        if (text != "true" && text != "false") {
+            return core::make_error(
+                fmt::format("{}: expected true or false, got '{}'", name, text));
+        }
+        k.set_bool(c, text == "true");
+        return {};
     }
     std::int64_t v = 0;
     const auto* end = text.data() + text.size();
@@ -246,6 +268,13 @@ core::result<void> apply_toml(config& c, std::string_view text, std::string_view
                                                         name, type_name(node)));
                 }
                 r = set_integer(c, *spec, v->get(), name);
+            } else if (spec->type == value_type::boolean) {
+                const auto* v = node.as_boolean();
+                if (v == nullptr) {
+                    return core::make_error(fmt::format("config: {}: expected a boolean, got {}",
+                                                        name, type_name(node)));
+                }
+                spec->set_bool(c, v->get());
             } else {
                 const auto* v = node.as_string();
                 if (v == nullptr) {

@@ -41,7 +41,8 @@ core::result<void> apply_toml(config& c, std::string_view text, std::string_view
 /// unknown section/key, wrong type, out of range.
 core::result<void> apply_toml_file(config& c, const std::string& path);
 /// Applies LIVEHOUSE_HOST, _BIND, _RTMP_PORT, _HTTP_PORT, _DATA_DIR, _THREADS, _LOG_LEVEL,
-/// _ADMIN_TOKEN (set and non-empty ones only).
+/// _ADMIN_TOKEN, _AUTH_TOKEN_SECRET, _REDIS, _POSTGRES, _STATE_PHASE (set and non-empty ones
+/// only).
 core::result<void> apply_env(config& c, const env_lookup& env);
 /// Applies the command-line values.
 core::result<void> apply_flags(config& c, const cli_overrides& flags);

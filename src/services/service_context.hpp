@@ -6,9 +6,14 @@
 #include "media/broadcast.hpp"
 
 #include <cstdint>
+#include <memory>
 #include <string>
 
 namespace livehouse::services {
+
+namespace auth {
+class user_tokens;
+} // namespace auth
 
 struct service_context {
     media::broadcast_registry& registry;
@@ -20,6 +25,10 @@ struct service_context {
     std::string data_dir;  ///< VOD archive under <data_dir>/vod/<id>/
     std::string web_dir;   ///< static pages (web/)
     media::task_runner io; ///< runs blocking file reads off the event loops
+    /// Verifies (and mints guest) user tokens: services/auth/user_tokens.hpp. Immutable,
+    /// shared by every service that needs to know who a request is from (chat). Set by the
+    /// composition root; null only in tests that do not need users.
+    std::shared_ptr<const auth::user_tokens> user_tokens;
 };
 
 } // namespace livehouse::services

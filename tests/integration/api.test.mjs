@@ -1,9 +1,12 @@
 // The HTTP API and the HTTP edges of the server, without a publisher: auth (401), validation
 // (400), unknown resources (404), body limit (413), what the public may see (no stream_key),
-// /healthz, /metrics exposition format, and path traversal attempts against the file-serving
-// routes (never a file's contents).
+// /healthz, /metrics exposition format, path traversal attempts against the file-serving
+// routes (never a file's contents), and user tokens: a guest token minted over HTTP and checked
+// here with node's own HMAC and the generated data/auth.secret, a token minted the way a site
+// would, alg "none" refused, and bad guest bodies answered 400 naming the field.
 
 import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import {after, before, describe, it} from 'node:test';
@@ -257,5 +260,94 @@ describe('HTTP API', {timeout : 60000}, () => {
                       `${p}: expected 400 or 404, got ${r.status}`);
         }
         assert.equal((await server.get('/healthz')).status, 200, 'the server is still fine');
+    });
+
+    it('mints guest tokens that are HS256 JWTs under data/auth.secret', async () => {
+        const r = await server.request('POST', '/api/v1/auth/guest', {json : {name : '  Ann ✓ '}});
+        assert.equal(r.status, 201, r.text);
+        assert.match(r.headers['content-type'] ?? '', /^application\/json\b/);
+        assert.match(r.headers['cache-control'] ?? '', /no-store/);
+        const g = r.json();
+        assert.match(g.user.id, /^g-[0-9a-f]{24}$/);
+        assert.equal(g.user.name, 'Ann ✓');
+        const expires = Date.parse(g.expires_at);
+        assert.ok(Math.abs(expires - (Date.now() + 86400e3)) < 60e3, `expires_at ${g.expires_at}`);
+
+        // The token, taken apart and checked with node's crypto and the secret file.
+        const parts = g.token.split('.');
+        assert.equal(parts.length, 3, g.token);
+        for (const p of parts)
+            assert.match(p, /^[A-Za-z0-9_-]+$/, 'unpadded base64url');
+        const decode = (p) => JSON.parse(Buffer.from(p, 'base64url').toString('utf8'));
+        assert.deepEqual(decode(parts[0]), {alg : 'HS256', typ : 'JWT'});
+        const claims = decode(parts[1]);
+        assert.equal(claims.sub, g.user.id);
+        assert.equal(claims.name, 'Ann ✓');
+        assert.equal(claims.exp, Math.floor(expires / 1000));
+        assert.ok(Number.isInteger(claims.iat));
+        const secretPath = path.join(server.dataDir, 'auth.secret');
+        assert.equal(fs.statSync(secretPath).mode & 0o777, 0o600, 'auth.secret mode');
+        const secret = fs.readFileSync(secretPath, 'utf8').trim();
+        assert.match(secret, /^[0-9a-f]{64}$/);
+        const mac = crypto.createHmac('sha256', secret)
+                        .update(`${parts[0]}.${parts[1]}`)
+                        .digest('base64url');
+        assert.equal(parts[2], mac, 'signature = HMAC-SHA256(auth.secret, header.payload)');
+        assert.ok(!server.output().includes(secret), 'the secret appears in the server output');
+
+        const me = await server.get('/api/v1/auth/me', {token : g.token});
+        assert.equal(me.status, 200, me.text);
+        assert.deepEqual(me.json().user, {id : g.user.id, name : 'Ann ✓', role : 'user'});
+
+        // A token minted the way a site would, with the same secret.
+        const b64u = (o) => Buffer.from(JSON.stringify(o)).toString('base64url');
+        const mint = (header, payload, key = secret) => {
+            const input = `${b64u(header)}.${b64u(payload)}`;
+            return `${input}.${crypto.createHmac('sha256', key).update(input).digest('base64url')}`;
+        };
+        const exp = Math.floor(Date.now() / 1000) + 600;
+        const site = mint({alg : 'HS256', typ : 'JWT'},
+                          {sub : 'member-1001', name : 'Mia', role : 'admin', exp});
+        const siteMe = await server.get('/api/v1/auth/me', {token : site});
+        assert.equal(siteMe.status, 200, siteMe.text);
+        assert.deepEqual(siteMe.json().user, {id : 'member-1001', name : 'Mia', role : 'admin'});
+
+        // Refusals name the reason.
+        const none = `${b64u({alg : 'none'})}.${b64u({sub : 'x', name : 'x', exp})}.`;
+        const cases = [
+            [ 'alg none', none, /alg must be HS256/ ],
+            [ 'another secret', mint({alg : 'HS256'}, {sub : 'x', name : 'x', exp}, 'k'.repeat(32)),
+              /bad signature/ ],
+            [ 'expired', mint({alg : 'HS256'}, {sub : 'x', name : 'x', exp : exp - 3600}),
+              /token expired/ ],
+            [ 'tampered', `${parts[0]}.${b64u({...claims, name : 'Eve'})}.${parts[2]}`,
+              /bad signature/ ],
+        ];
+        for (const [what, token, reason] of cases) {
+            const x = await server.get('/api/v1/auth/me', {token});
+            const err = assertJsonError(x, 401, what);
+            assert.match(err.error, reason, what);
+        }
+    });
+
+    it('rejects malformed guest requests (400) with a message', async () => {
+        const cases = [
+            [ 'not JSON', 'name=Ann', /body/ ],
+            [ 'empty body', '', /body/ ],
+            [ 'a JSON array', '["Ann"]', /body/ ],
+            [ 'missing name', '{}', /name/ ],
+            [ 'name not a string', '{"name": 1}', /name/ ],
+            [ 'blank name', '{"name": "   "}', /name/ ],
+            [ 'name too long', JSON.stringify({name : 'n'.repeat(33)}), /name/ ],
+            [ 'control character', JSON.stringify({name : 'a\u0007b'}), /name/ ],
+        ];
+        for (const [what, body, field] of cases) {
+            const r = await server.request('POST', '/api/v1/auth/guest', {
+                body,
+                headers : {'Content-Type' : 'application/json'},
+            });
+            const err = assertJsonError(r, 400, what);
+            assert.match(err.error, field, `${what}: the error names the field: ${err.error}`);
+        }
     });
 });

@@ -65,6 +65,9 @@ TEST(config, defaults) {
     EXPECT_EQ(c->hls.window_segments, 6);
     EXPECT_EQ(c->hls.grace_period_s, 30);
     EXPECT_EQ(c->admin.token, "");
+    EXPECT_EQ(c->auth.token_secret, "");
+    EXPECT_EQ(c->auth.token_ttl_seconds, 86400);
+    EXPECT_TRUE(c->auth.allow_guests);
     EXPECT_EQ(c->log.level, "info");
     EXPECT_EQ(c->log.format, "text");
 }
@@ -96,6 +99,10 @@ window_segments = 5
 grace_period_s = 60
 [admin]
 token = "secret"
+[auth]
+token_secret = "0123456789abcdef0123456789abcdef"
+token_ttl_seconds = 3600
+allow_guests = false
 [log]
 level = "debug"
 format = "json"
@@ -121,6 +128,9 @@ format = "json"
     EXPECT_EQ(c.hls.window_segments, 5);
     EXPECT_EQ(c.hls.grace_period_s, 60);
     EXPECT_EQ(c.admin.token, "secret");
+    EXPECT_EQ(c.auth.token_secret, "0123456789abcdef0123456789abcdef");
+    EXPECT_EQ(c.auth.token_ttl_seconds, 3600);
+    EXPECT_FALSE(c.auth.allow_guests);
     EXPECT_EQ(c.log.level, "debug");
     EXPECT_EQ(c.log.format, "json");
 }
@@ -208,6 +218,41 @@ TEST(config, ranges_and_choices_are_checked) {
               "config: server.data_dir: must not be empty");
 }
 
+TEST(config, auth_keys_are_checked) {
+    // RFC 7518 §3.2: 32 bytes at least; the message does not repeat the (secret) value.
+    EXPECT_EQ(error_of("[auth]\ntoken_secret = \"too-short-secret\"\n"),
+              "config: auth.token_secret: shorter than 32 bytes");
+    EXPECT_EQ(error_of("[auth]\ntoken_secret = \"\"\n"), "(no error)"); // "": generated
+    EXPECT_EQ(error_of("[auth]\nallow_guests = \"yes\"\n"),
+              "config: auth.allow_guests: expected a boolean, got string");
+    EXPECT_EQ(error_of("[auth]\nallow_guests = 1\n"),
+              "config: auth.allow_guests: expected a boolean, got integer");
+    EXPECT_EQ(error_of("[auth]\ntoken_ttl_seconds = 59\n"),
+              "config: auth.token_ttl_seconds: 59 is out of range 60..31536000");
+    EXPECT_EQ(error_of("[auth]\ntoken_ttl_seconds = \"1h\"\n"),
+              "config: auth.token_ttl_seconds: expected an integer, got string");
+    EXPECT_EQ(error_of("[auth]\ntoken = \"x\"\n"), "config: unknown key auth.token");
+}
+
+TEST(config, auth_secret_from_the_environment) {
+    const std::string secret(40, 's');
+    auto c = load_config({}, env_of({{"LIVEHOUSE_AUTH_TOKEN_SECRET", secret}}));
+    ASSERT_TRUE(c) << c.err().message;
+    EXPECT_EQ(c->auth.token_secret, secret);
+
+    // The environment overrides the file.
+    temp_file file("[auth]\ntoken_secret = \"" + std::string(32, 'f') + "\"\n");
+    cli_overrides flags;
+    flags.config_file = file.path();
+    c = load_config(flags, env_of({{"LIVEHOUSE_AUTH_TOKEN_SECRET", secret}}));
+    ASSERT_TRUE(c) << c.err().message;
+    EXPECT_EQ(c->auth.token_secret, secret);
+
+    c = load_config({}, env_of({{"LIVEHOUSE_AUTH_TOKEN_SECRET", "short"}}));
+    ASSERT_FALSE(c);
+    EXPECT_EQ(c.err().message, "LIVEHOUSE_AUTH_TOKEN_SECRET: shorter than 32 bytes");
+}
+
 TEST(config, syntax_errors_carry_the_position) {
     const auto e = error_of("[http]\nport = = 1\n");
     EXPECT_EQ(e.rfind("config: test.toml:2:", 0), 0U) << e;
@@ -254,6 +299,9 @@ TEST(config, example_file_in_the_repository_loads_and_matches_defaults) {
     EXPECT_EQ(c->rtmp.port, d->rtmp.port);
     EXPECT_EQ(c->hls.segment_target_ms, d->hls.segment_target_ms);
     EXPECT_EQ(c->log.format, d->log.format);
+    EXPECT_EQ(c->auth.token_secret, d->auth.token_secret);
+    EXPECT_EQ(c->auth.token_ttl_seconds, d->auth.token_ttl_seconds);
+    EXPECT_EQ(c->auth.allow_guests, d->auth.allow_guests);
 }
 
 } // namespace

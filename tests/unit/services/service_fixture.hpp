@@ -74,7 +74,8 @@ class service_fixture {
               .rtmp_port = 1935,
               .data_dir = dir.path().string(),
               .web_dir = {},
-              .io = runner()} {}
+              .io = runner(),
+              .user_tokens = nullptr} {}
 
     /// Calls the route for (method, target) as the server would: match, then the handler.
     call_result call(http::verb method, std::string_view target, std::string body = {},
