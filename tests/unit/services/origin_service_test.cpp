@@ -84,7 +84,8 @@ TEST_F(origin_test, playlist_max_age_is_half_the_target_duration) {
                        .rtmp_port = 1935,
                        .data_dir = dir.path().string(),
                        .web_dir = {},
-                       .io = ctx.io};
+                       .io = ctx.io,
+                       .user_tokens = nullptr};
     net::router r2;
     register_routes(r2, c2);
     auto b = reg.create("slow gop");
