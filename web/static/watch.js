@@ -13,6 +13,11 @@
 //
 // The element #status carries data-status (idle|live|suspended|ended|not_found|error|loading)
 // and data-mode (live|vod|"") for tests and styling; the video element is #player.
+//
+// The chat panel (chat.js) follows the same state: live chat while the broadcast is on (or
+// ended without a recording), the replay in time with the video once the recording plays.
+
+import {ChatPanel} from './chat.js';
 
 const POLL_INTERVAL_MS = 2000;
 const MIN_RESTART_DELAY_MS = 2000;
@@ -43,11 +48,13 @@ function idFromPath(pathname) {
 const id = idFromPath(location.pathname);
 const apiPath = `/api/v1/broadcasts/${encodeURIComponent(id)}`;
 const statusPath = `${apiPath}/status`;
+const chat = id ? new ChatPanel({broadcastId: id, video}) : null;
 
 function show(status, message = MESSAGES[status], mode = undefined) {
   statusEl.dataset.status = status;
   if (mode !== undefined) statusEl.dataset.mode = mode;
   statusEl.textContent = message;
+  chat?.update(status, statusEl.dataset.mode);
 }
 
 function isLocalHost(hostname) {
