@@ -1308,7 +1308,7 @@ void print_report(const options& o, const report& rep) {
         rep.s.errors, rep.r.deliveries, rep.expected, missing, rep.window_s, rep.deliveries_per_s,
         ms(0.50), ms(0.90), ms(0.99), ms(0.999), static_cast<double>(rep.latency.max()) / 1000.0,
         rep.mem_before.rss_kib, rep.mem_idle.rss_kib, rep.mem_after.rss_kib,
-        fmt_or_dash(per_conn_rss, 0), fmt_or_dash(per_conn_pss, 0), fmt_or_dash(per_conn_kernel, 0),
+        fmt_or_dash(per_conn_rss, 0), fmt_or_dash(per_conn_pss, 0),
         fmt_or_dash(rep.server_cpu_connect_s, 2), fmt_or_dash(rep.server_cpu_s, 2),
         fmt_or_dash(srv_per_m, 3), fmt_or_dash(rep.client_cpu_s, 2), fmt_or_dash(cli_per_m, 3),
         rep.r.skipped_notices, rep.r.skipped_messages, rep.r.errors, rep.r.protocol_errors,
