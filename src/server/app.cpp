@@ -5,6 +5,7 @@
 #include "services/api/api_service.hpp"
 #include "services/auth/auth_service.hpp"
 #include "services/auth/user_tokens.hpp"
+#include "services/chat/chat_routes.hpp"
 #include "services/origin/origin_service.hpp"
 #include "services/web/web_service.hpp"
 
@@ -262,8 +263,14 @@ core::result<void> app::build(const std::string& ready_file) {
         {0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05, 0.25});
     registry_ = std::make_unique<media::broadcast_registry>(pc, clock_, file_io);
     // Before restore(): broadcasts a crash left live are ended by it, and that must persist.
-    registry_->on_change(
-        [store = store_.get()](const media::broadcast_record& r) { store->save_later(r); });
+    // Chat hears of status changes too (events to the room, the archive at the end); chat_ is
+    // set below, before any thread runs, so the observer reads it without a race.
+    registry_->on_change([this, store = store_.get()](const media::broadcast_record& r) {
+        store->save_later(r);
+        if (chat_) {
+            chat_->on_broadcast_change(r);
+        }
+    });
     const auto restored = records->size();
     registry_->restore(std::move(*records));
 
@@ -279,6 +286,10 @@ core::result<void> app::build(const std::string& ready_file) {
     ho.limits.read_timeout = std::chrono::seconds(cfg_.http.timeout_s);
     ho.limits.idle_timeout = std::chrono::seconds(cfg_.http.idle_timeout_s);
     ho.server_header = "livehouse/" LIVEHOUSE_VERSION;
+    ho.websocket.max_message_bytes = static_cast<std::size_t>(cfg_.chat.max_message_bytes);
+    ho.websocket.send_soft_limit_bytes = static_cast<std::size_t>(cfg_.chat.send_soft_limit_bytes);
+    ho.websocket.send_soft_limit_time = std::chrono::milliseconds(cfg_.chat.send_soft_limit_ms);
+    ho.websocket.send_hard_limit_bytes = static_cast<std::size_t>(cfg_.chat.send_hard_limit_bytes);
     auto http = net::http_server::bind(pool_->at(0), *pool_, router_, metrics_, ho);
     if (!http) {
         return http.err();
@@ -322,6 +333,33 @@ core::result<void> app::build(const std::string& ready_file) {
         *router_, *services_,
         {.allow_guests = cfg_.auth.allow_guests, .guests_per_address = {}, .guests_overall = {}});
     services::origin::register_routes(*router_, *services_);
+
+    // ---- Chat -------------------------------------------------------------------------------
+    services::chat::chat_config cc;
+    cc.shard_size = static_cast<std::size_t>(cfg_.chat.shard_size);
+    cc.history = static_cast<std::size_t>(cfg_.chat.history);
+    cc.max_log = static_cast<std::size_t>(cfg_.chat.max_log);
+    cc.max_resume = static_cast<std::size_t>(cfg_.chat.max_resume);
+    cc.max_text_chars = static_cast<std::size_t>(cfg_.chat.max_text_chars);
+    cc.max_message_bytes = static_cast<std::size_t>(cfg_.chat.max_message_bytes);
+    cc.user_messages_per_second = cfg_.chat.user_messages_per_minute / 60.0;
+    cc.user_burst = cfg_.chat.user_burst;
+    cc.deliver_per_second = cfg_.chat.deliver_per_second;
+    cc.banned_words = cfg_.chat.banned_words;
+    cc.send_soft_limit_bytes = static_cast<std::size_t>(cfg_.chat.send_soft_limit_bytes);
+    cc.send_soft_limit_time = std::chrono::milliseconds(cfg_.chat.send_soft_limit_ms);
+    cc.send_hard_limit_bytes = static_cast<std::size_t>(cfg_.chat.send_hard_limit_bytes);
+    cc.accept_unknown_broadcasts = cfg_.chat.accept_unknown_broadcasts;
+    auto chat_keys = state_->keys("chat");
+    if (!chat_keys) {
+        return chat_keys.err().wrap("chat");
+    }
+    chat_ = services::chat::chat_service::create(
+        std::move(cc), services::chat::chat_deps{state_->room_log(), state_->bus(), state_->sets(),
+                                                 state_->records(), std::move(*chat_keys),
+                                                 *registry_, clock_, services_->user_tokens, dir,
+                                                 file_io, pool_->at(0).get_executor(), metrics_});
+    services::chat::register_routes(*router_, chat_, admin_token);
     services::web::register_routes(*router_, *services_);
 
     // ---- RTMP ingest ------------------------------------------------------------------------
@@ -428,6 +466,10 @@ void app::shutdown() {
     if (pool_) {
         pool_->stop();
         pool_->join();
+    }
+    // Rooms hold timers on the pool's contexts: dropped while the contexts still exist.
+    if (chat_) {
+        chat_->close();
     }
     http_.reset();
     rtmp_.reset();

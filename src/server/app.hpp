@@ -21,6 +21,7 @@
 #include "net/router.hpp"
 #include "net/tcp_listener.hpp"
 #include "server/config.hpp"
+#include "services/chat/chat_service.hpp"
 #include "services/ingest/rtmp_server.hpp"
 #include "services/service_context.hpp"
 #include "state/backends.hpp"
@@ -85,6 +86,7 @@ class app {
     boost::asio::steady_timer tick_timer_{main_ctx_};
     std::shared_ptr<net::router> router_;
     std::unique_ptr<services::service_context> services_;
+    std::shared_ptr<services::chat::chat_service> chat_;
     std::unique_ptr<net::http_server> http_;
     std::shared_ptr<net::tcp_listener> rtmp_;
     std::shared_ptr<services::ingest::rtmp_server> ingest_;

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace livehouse::server {
 
@@ -66,6 +67,24 @@ struct state_section {
     int postgres_acquire_timeout_ms = 250; ///< then "records unavailable" (HTTP 503)
 };
 
+/// Live chat (docs/API.md, "Chat"); services/chat/chat_config.hpp says what each does.
+struct chat_section {
+    int shard_size = 2000;
+    int history = 100;
+    int max_log = 100000;
+    int max_resume = 1000;
+    int max_text_chars = 500;
+    int max_message_bytes = 4096;
+    int user_messages_per_minute = 60;
+    int user_burst = 5;
+    int deliver_per_second = 30;
+    std::vector<std::string> banned_words;
+    int send_soft_limit_bytes = 256 * 1024;
+    int send_soft_limit_ms = 10000;
+    int send_hard_limit_bytes = 1024 * 1024;
+    bool accept_unknown_broadcasts = false;
+};
+
 struct log_section {
     std::string level = "info";  ///< trace, debug, info, warn, error, critical, off
     std::string format = "text"; ///< text | json (one JSON object per line)
@@ -79,6 +98,7 @@ struct config {
     admin_section admin;
     auth_section auth;
     state_section state;
+    chat_section chat;
     log_section log;
 };
 

@@ -11,12 +11,13 @@
 #include <sstream>
 #include <toml++/toml.h>
 #include <utility>
+#include <vector>
 
 namespace livehouse::server {
 
 namespace {
 
-enum class value_type { string, integer, boolean };
+enum class value_type { string, integer, boolean, string_list };
 
 // One configuration key. Setters are plain function pointers (captureless lambdas).
 struct key_spec {
@@ -32,10 +33,12 @@ struct key_spec {
     void (*set_int)(config&, std::int64_t) = nullptr;
     void (*set_string)(config&, std::string) = nullptr;
     void (*set_bool)(config&, bool) = nullptr;
+    /// string_list (config file only: a TOML array of strings, each 1..max bytes).
+    void (*set_list)(config&, std::vector<std::string>) = nullptr;
 };
 
 // clang-format off
-const std::array<key_spec, 33> keys = {{
+const std::array<key_spec, 47> keys = {{
     {"server", "host", "LIVEHOUSE_HOST", "--host", value_type::string, 0, 0, "", false,
      nullptr, [](config& c, std::string v) { c.server.host = std::move(v); }},
     {"server", "bind", "LIVEHOUSE_BIND", "--bind", value_type::string, 0, 0, "", false,
@@ -110,6 +113,39 @@ const std::array<key_spec, 33> keys = {{
     {"state", "postgres_acquire_timeout_ms", "", "", value_type::integer, 1, 60000, "", true,
      [](config& c, std::int64_t v) { c.state.postgres_acquire_timeout_ms = static_cast<int>(v); },
      nullptr},
+
+    {"chat", "shard_size", "", "", value_type::integer, 1, 1000000, "", true,
+     [](config& c, std::int64_t v) { c.chat.shard_size = static_cast<int>(v); }, nullptr},
+    {"chat", "history", "", "", value_type::integer, 0, 1000, "", true,
+     [](config& c, std::int64_t v) { c.chat.history = static_cast<int>(v); }, nullptr},
+    {"chat", "max_log", "", "", value_type::integer, 1, 1000000, "", true,
+     [](config& c, std::int64_t v) { c.chat.max_log = static_cast<int>(v); }, nullptr},
+    {"chat", "max_resume", "", "", value_type::integer, 0, 9999, "", true,
+     [](config& c, std::int64_t v) { c.chat.max_resume = static_cast<int>(v); }, nullptr},
+    {"chat", "max_text_chars", "", "", value_type::integer, 1, 60000, "", true,
+     [](config& c, std::int64_t v) { c.chat.max_text_chars = static_cast<int>(v); }, nullptr},
+    {"chat", "max_message_bytes", "", "", value_type::integer, 128, 1 << 20, "", true,
+     [](config& c, std::int64_t v) { c.chat.max_message_bytes = static_cast<int>(v); }, nullptr},
+    {"chat", "user_messages_per_minute", "", "", value_type::integer, 1, 6000000, "", true,
+     [](config& c, std::int64_t v) { c.chat.user_messages_per_minute = static_cast<int>(v); },
+     nullptr},
+    {"chat", "user_burst", "", "", value_type::integer, 1, 1000000, "", true,
+     [](config& c, std::int64_t v) { c.chat.user_burst = static_cast<int>(v); }, nullptr},
+    {"chat", "deliver_per_second", "", "", value_type::integer, 1, 1000000, "", true,
+     [](config& c, std::int64_t v) { c.chat.deliver_per_second = static_cast<int>(v); }, nullptr},
+    {"chat", "banned_words", "", "", value_type::string_list, 1, 64, "", true,
+     nullptr, nullptr, nullptr,
+     [](config& c, std::vector<std::string> v) { c.chat.banned_words = std::move(v); }},
+    {"chat", "send_soft_limit_bytes", "", "", value_type::integer, 4096, 1 << 30, "", true,
+     [](config& c, std::int64_t v) { c.chat.send_soft_limit_bytes = static_cast<int>(v); },
+     nullptr},
+    {"chat", "send_soft_limit_ms", "", "", value_type::integer, 0, 3600000, "", true,
+     [](config& c, std::int64_t v) { c.chat.send_soft_limit_ms = static_cast<int>(v); }, nullptr},
+    {"chat", "send_hard_limit_bytes", "", "", value_type::integer, 4096, 1 << 30, "", true,
+     [](config& c, std::int64_t v) { c.chat.send_hard_limit_bytes = static_cast<int>(v); },
+     nullptr},
+    {"chat", "accept_unknown_broadcasts", "", "", value_type::boolean, 0, 0, "", true,
+     nullptr, nullptr, [](config& c, bool v) { c.chat.accept_unknown_broadcasts = v; }},
 
     {"log", "level", "LIVEHOUSE_LOG_LEVEL", "--log-level", value_type::string, 0, 0,
      "trace,debug,info,warn,error,critical,off", false,
@@ -275,6 +311,24 @@ core::result<void> apply_toml(config& c, std::string_view text, std::string_view
                                                         name, type_name(node)));
                 }
                 spec->set_bool(c, v->get());
+            } else if (spec->type == value_type::string_list) {
+                const auto* arr = node.as_array();
+                if (arr == nullptr) {
+                    return core::make_error(fmt::format(
+                        "config: {}: expected an array of strings, got {}", name, type_name(node)));
+                }
+                std::vector<std::string> list;
+                for (const auto& item : *arr) {
+                    const auto* v = item.as_string();
+                    if (v == nullptr || v->get().empty() ||
+                        std::cmp_greater(v->get().size(), spec->max)) {
+                        return core::make_error(
+                            fmt::format("config: {}: every item must be a string of 1..{} bytes",
+                                        name, spec->max));
+                    }
+                    list.push_back(v->get());
+                }
+                spec->set_list(c, std::move(list));
             } else {
                 const auto* v = node.as_string();
                 if (v == nullptr) {

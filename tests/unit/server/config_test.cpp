@@ -302,6 +302,43 @@ TEST(config, example_file_in_the_repository_loads_and_matches_defaults) {
     EXPECT_EQ(c->auth.token_secret, d->auth.token_secret);
     EXPECT_EQ(c->auth.token_ttl_seconds, d->auth.token_ttl_seconds);
     EXPECT_EQ(c->auth.allow_guests, d->auth.allow_guests);
+    EXPECT_EQ(c->chat.shard_size, d->chat.shard_size);
+    EXPECT_EQ(c->chat.history, d->chat.history);
+    EXPECT_EQ(c->chat.max_log, d->chat.max_log);
+    EXPECT_EQ(c->chat.max_resume, d->chat.max_resume);
+    EXPECT_EQ(c->chat.max_text_chars, d->chat.max_text_chars);
+    EXPECT_EQ(c->chat.max_message_bytes, d->chat.max_message_bytes);
+    EXPECT_EQ(c->chat.user_messages_per_minute, d->chat.user_messages_per_minute);
+    EXPECT_EQ(c->chat.user_burst, d->chat.user_burst);
+    EXPECT_EQ(c->chat.deliver_per_second, d->chat.deliver_per_second);
+    EXPECT_EQ(c->chat.banned_words, d->chat.banned_words);
+    EXPECT_EQ(c->chat.send_soft_limit_bytes, d->chat.send_soft_limit_bytes);
+    EXPECT_EQ(c->chat.send_soft_limit_ms, d->chat.send_soft_limit_ms);
+    EXPECT_EQ(c->chat.send_hard_limit_bytes, d->chat.send_hard_limit_bytes);
+    EXPECT_EQ(c->chat.accept_unknown_broadcasts, d->chat.accept_unknown_broadcasts);
+}
+
+TEST(config, chat_section_with_a_list_of_banned_words) {
+    config c;
+    auto r = apply_toml(c,
+                        "[chat]\nbanned_words = [\"spam\", \"Scam\"]\nuser_burst = 9\n"
+                        "accept_unknown_broadcasts = true\n",
+                        "t.toml");
+    ASSERT_TRUE(r) << r.err().message;
+    EXPECT_EQ(c.chat.banned_words, (std::vector<std::string>{"spam", "Scam"}));
+    EXPECT_EQ(c.chat.user_burst, 9);
+    EXPECT_TRUE(c.chat.accept_unknown_broadcasts);
+    config d;
+    auto not_list = apply_toml(d, "[chat]\nbanned_words = \"spam\"\n", "t.toml");
+    ASSERT_FALSE(not_list);
+    EXPECT_EQ(not_list.err().message,
+              "config: chat.banned_words: expected an array of strings, got string");
+    auto empty_item = apply_toml(d, "[chat]\nbanned_words = [\"\"]\n", "t.toml");
+    ASSERT_FALSE(empty_item);
+    EXPECT_NE(empty_item.err().message.find("every item must be a string"), std::string::npos);
+    auto range = apply_toml(d, "[chat]\nshard_size = 0\n", "t.toml");
+    ASSERT_FALSE(range);
+    EXPECT_EQ(range.err().message, "config: chat.shard_size: 0 is out of range 1..1000000");
 }
 
 } // namespace
