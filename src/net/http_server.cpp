@@ -2,6 +2,7 @@
 #include "net/http_server.hpp"
 
 #include "net/http_session.hpp"
+#include "net/ws_session.hpp"
 
 namespace livehouse::net {
 
@@ -29,9 +30,17 @@ http_server::bind(boost::asio::io_context& accept_context, io_pool& pool,
         core::default_latency_buckets());
     auto& open_gauge =
         metrics.add_gauge("http_open_connections", "HTTP connections currently open.");
-    auto shared = std::shared_ptr<http_shared_state>(
-        new http_shared_state{std::move(routes), options.limits, std::move(options.server_header),
-                              requests, durations, open_gauge});
+    auto shared =
+        std::shared_ptr<http_shared_state>(new http_shared_state{std::move(routes),
+                                                                 options.limits,
+                                                                 std::move(options.server_header),
+                                                                 requests,
+                                                                 durations,
+                                                                 open_gauge,
+                                                                 {},
+                                                                 {},
+                                                                 nullptr});
+    shared->ws = std::make_shared<ws_shared_state>(options.websocket, metrics);
     return std::unique_ptr<http_server>(new http_server(std::move(*listener), std::move(shared)));
 }
 
@@ -44,6 +53,11 @@ void http_server::start() {
 void http_server::stop() {
     shared_->stopping.store(true);
     listener_->stop();
+    shared_->ws->close_all(codec::websocket::close_code::going_away, "server shutting down");
+}
+
+std::size_t http_server::open_websockets() const {
+    return shared_->ws->open.load();
 }
 
 } // namespace livehouse::net

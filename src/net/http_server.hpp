@@ -8,9 +8,14 @@
 // per connection; pipelined requests are read after the previous response is written, so they
 // are answered in order.
 //
+// WebSocket routes (router::add_websocket): an accepted upgrade hands the connection to a
+// ws_session (ws_types.hpp); it then counts in ws_open_connections / open_websockets(), no
+// longer in http_open_connections. stop() closes every WebSocket with 1001 (going away).
+//
 // Metrics: http_requests_total{route,status}, http_request_duration_seconds{route} (request
 // fully read -> response ready to write: handler latency, not the client's download time),
-// http_open_connections.
+// http_open_connections; ws_open_connections, ws_messages_received_total, ws_frames_sent_total,
+// ws_bytes_sent_total, ws_slow_consumer_drops_total, ws_protocol_errors_total.
 #pragma once
 
 #include "core/metrics.hpp"
@@ -18,6 +23,7 @@
 #include "net/io_pool.hpp"
 #include "net/router.hpp"
 #include "net/tcp_listener.hpp"
+#include "net/ws_types.hpp"
 
 #include <atomic>
 #include <chrono>
@@ -44,7 +50,10 @@ struct http_server_options {
     std::uint16_t port = 8080; ///< 0: the kernel picks; see http_server::port()
     http_limits limits;
     std::string server_header = "livehouse"; ///< the Server header value
+    ws_limits websocket{};                   ///< for connections upgraded on websocket routes
 };
+
+struct ws_shared_state;
 
 /// State every session of one server shares (read-only but for the counters).
 struct http_shared_state {
@@ -56,6 +65,7 @@ struct http_shared_state {
     core::gauge& open_gauge;
     std::atomic<std::size_t> open{0};
     std::atomic<bool> stopping{false};
+    std::shared_ptr<ws_shared_state> ws;
 };
 
 class http_server {
@@ -76,9 +86,13 @@ class http_server {
     [[nodiscard]] std::uint16_t port() const { return listener_->port(); }
     /// Starts accepting connections.
     void start();
-    /// Stops accepting; sessions close after their current response. Thread-safe.
+    /// Stops accepting; sessions close after their current response, WebSocket sessions get a
+    /// close frame with 1001 (and their TCP connection ends within close_timeout). New
+    /// upgrades are refused with 503. Thread-safe.
     void stop();
+    /// HTTP connections (a WebSocket stops counting here once upgraded).
     [[nodiscard]] std::size_t open_connections() const { return shared_->open.load(); }
+    [[nodiscard]] std::size_t open_websockets() const;
 
   private:
     http_server(std::shared_ptr<tcp_listener> listener, std::shared_ptr<http_shared_state> s);

@@ -2,6 +2,7 @@
 #include "net/http_session.hpp"
 
 #include "net/http_rules.hpp"
+#include "net/ws_session.hpp"
 
 #include <array>
 #include <atomic>
@@ -212,6 +213,13 @@ void http_session::on_request() {
         respond_error(http::status::not_found, "not found", "not_found", false);
         return;
     case route_match::outcome::method_not_allowed: {
+        if (m.websocket_route && is_websocket_upgrade(req_)) {
+            // RFC 6455 §4.2.1: the opening handshake is a GET; anything else is answered
+            // "with an appropriate error code (such as 400 Bad Request)".
+            respond_error(http::status::bad_request, "websocket handshake must be a GET",
+                          m.route_name.empty() ? "rejected" : m.route_name, false);
+            return;
+        }
         response r;
         if (method_ == http::verb::options) {
             // CORS preflight (Fetch standard §3.2.2) and plain OPTIONS (RFC 9110 §9.3.7).
@@ -242,6 +250,10 @@ void http_session::on_request() {
     }
 
     route_name_ = m.route_name;
+    if (m.websocket != nullptr && is_websocket_upgrade(req_)) {
+        upgrade(m);
+        return;
+    }
     auto slot = std::make_shared<reply_slot>(shared_from_this(), seq_);
     responder reply = [slot](response r) { slot->reply(std::move(r)); };
     try {
@@ -250,6 +262,51 @@ void http_session::on_request() {
         // A bug in a handler: the slot answers 500 once its last copy dies.
         spdlog::error("http: handler for route {} threw: {}", route_name_, e.what());
     }
+}
+
+void http_session::upgrade(const route_match& m) {
+    answered_ = true;
+    if (auto refusal = ws_handshake_refusal(req_)) {
+        write(std::move(*refusal));
+        return;
+    }
+    if (shared_->stopping.load()) {
+        keep_alive_ = false;
+        auto r = json_error(http::status::service_unavailable, "server shutting down");
+        r.cors = true;
+        write(std::move(r));
+        return;
+    }
+    ws_decision decision;
+    try {
+        decision = (*m.websocket)(req_, m.params, m.query, exec_);
+    } catch (const std::exception& e) {
+        spdlog::error("http: websocket route {} threw: {}", route_name_, e.what());
+        decision = json_error(http::status::internal_server_error, "internal error");
+    }
+    if (auto* refused = std::get_if<response>(&decision)) {
+        // A refusal (401, 404...) is an ordinary response: keep-alive rules apply.
+        write(std::move(*refused));
+        return;
+    }
+    auto accepted = std::get<std::shared_ptr<ws_handler>>(std::move(decision));
+    if (!accepted) {
+        write(json_error(http::status::internal_server_error, "no websocket handler"));
+        return;
+    }
+    const auto elapsed =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
+    shared_->requests.with({route_name_, "101"}).inc();
+    shared_->durations.with({route_name_}).observe(elapsed);
+
+    // Bytes read past the request are the client's first frames: they go with the socket.
+    const auto pending = buffer_.data();
+    const std::string_view already(static_cast<const char*>(pending.data()), pending.size());
+    auto session =
+        std::make_shared<ws_session>(stream_.release_socket(), shared_->ws, std::move(accepted));
+    session->start(ws_handshake_response(req_, shared_->server_header), already);
+    buffer_.consume(buffer_.size());
+    // This http_session ends here: nothing of it is pending any more.
 }
 
 void http_session::deliver(std::uint64_t seq, response r) {

@@ -42,6 +42,9 @@ class http_session : public std::enable_shared_from_this<http_session> {
     void on_body(boost::beast::error_code ec);
     void on_read_error(boost::beast::error_code ec);
     void on_request();
+    /// An upgrade request on a websocket route (RFC 6455 §4.2.1): checks it, asks the route,
+    /// and either writes the route's refusal or hands the socket to a new ws_session.
+    void upgrade(const route_match& m);
     /// Called on the session's context with the handler's response (or a generated one).
     void deliver(std::uint64_t seq, response r);
     void write(response r);

@@ -135,7 +135,34 @@ void router::add(http::verb method, std::string pattern, handler h, std::string 
                                                     pattern));
         }
     }
-    it->methods.push_back(method_entry{method, std::move(h), std::move(route_name)});
+    it->methods.push_back(method_entry{method, std::move(h), std::move(route_name), {}});
+}
+
+void router::add_websocket(std::string pattern, ws_route_handler h, std::string route_name) {
+    if (!h) {
+        throw std::invalid_argument("router: empty websocket handler: " + pattern);
+    }
+    const std::string key = pattern;
+    // A request without "Upgrade: websocket" reaches this ordinary handler. RFC 9110 §15.5.22:
+    // "The server MUST send an Upgrade header field in a 426 response".
+    add(
+        http::verb::get, std::move(pattern),
+        [](const request&, const route_params&, responder reply) {
+            auto r = json_error(http::status::upgrade_required, "websocket upgrade required");
+            r.headers.emplace_back("Upgrade", "websocket");
+            r.headers.emplace_back("Sec-WebSocket-Version", "13");
+            reply(std::move(r));
+        },
+        std::move(route_name));
+    for (auto& r : routes_) {
+        if (r.pattern == key) {
+            for (auto& e : r.methods) {
+                if (e.method == http::verb::get) {
+                    e.ws = std::move(h);
+                }
+            }
+        }
+    }
 }
 
 bool router::matches(const route& r, const std::vector<std::string>& path, route_params* params) {
@@ -244,6 +271,9 @@ route_match router::match(http::verb method, std::string_view target) const {
         }
         any = true;
         for (const auto& e : r.methods) {
+            if (e.ws) {
+                m.websocket_route = true;
+            }
             for (std::size_t i = 0; i < allow_order.size(); ++i) {
                 if (allow_order[i] == e.method ||
                     (allow_order[i] == http::verb::head && e.method == http::verb::get)) {
@@ -279,6 +309,9 @@ route_match router::match(http::verb method, std::string_view target) const {
     m.result = route_match::outcome::found;
     m.target = &best_entry->h;
     m.route_name = best_entry->route_name;
+    if (best_entry->ws && method == http::verb::get) {
+        m.websocket = &best_entry->ws;
+    }
     return m;
 }
 

@@ -11,12 +11,16 @@
 // malformed escape: captured values can then be used as file names without further checks
 // beyond the service's own whitelist. The query string is split off and not decoded.
 //
+// WebSocket routes (add_websocket): a GET route whose upgrade requests go to a ws_route_handler
+// (RFC 6455 §4.2.1); a plain GET or HEAD on it is answered 426 Upgrade Required.
+//
 // Threading: add() during start-up only; match() is const and safe from every thread after.
 // Limits: at most 64 segments per path (400 beyond).
 #pragma once
 
 #include "core/result.hpp"
 #include "net/http_types.hpp"
+#include "net/ws_types.hpp"
 
 #include <string>
 #include <string_view>
@@ -35,6 +39,12 @@ struct route_match {
                             ///< not_found / bad_request
     std::string error;      ///< why, when bad_request
     std::string_view query; ///< after '?', without it (a view into the target)
+    /// Set when found on a websocket route by GET: the upgrade handler (owned by the router).
+    /// `target` then answers requests that are not upgrades (426).
+    const ws_route_handler* websocket = nullptr;
+    /// Some route matching the path is a websocket route (whatever the method), so that an
+    /// upgrade with the wrong method can be told apart from a plain 405.
+    bool websocket_route = false;
 };
 
 class router {
@@ -47,6 +57,11 @@ class router {
     /// Precondition: pattern starts with '/'; captures are whole segments; a method is
     /// registered once per pattern. Violations throw std::invalid_argument (start-up bug).
     void add(http::verb method, std::string pattern, handler h, std::string route_name);
+
+    /// Registers a WebSocket endpoint on `pattern` (GET). An upgrade request that matches gets
+    /// `h`; any other GET or HEAD gets 426 with "Upgrade: websocket" (RFC 9110 §15.5.22).
+    /// Same preconditions as add(); GET on `pattern` must not be registered otherwise.
+    void add_websocket(std::string pattern, ws_route_handler h, std::string route_name);
 
     /// Matches a request target (origin-form: "/path?query").
     [[nodiscard]] route_match match(http::verb method, std::string_view target) const;
@@ -64,6 +79,7 @@ class router {
         http::verb method;
         handler h;
         std::string route_name;
+        ws_route_handler ws; // set on websocket routes (GET)
     };
     struct route {
         std::string pattern;
