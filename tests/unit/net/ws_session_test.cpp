@@ -372,7 +372,7 @@ TEST(WsRouter, WebsocketRouteExposesItsHandlerOnGetOnly) {
 
 class ws_session_test : public ::testing::Test {
   protected:
-    void start(ws_limits limits = {}, std::size_t threads = 2) {
+    void start(ws_limits limits = {}, std::size_t threads = 2, http_limits http = {}) {
         rec_ = std::make_shared<recorder>();
         routes_->add_websocket(
             "/ws/{room}",
@@ -386,7 +386,7 @@ class ws_session_test : public ::testing::Test {
             },
             "ws_room");
         pool_ = std::make_unique<io_pool>(threads);
-        http_server_options o{"127.0.0.1", 0, {}, "livehouse-test", limits};
+        http_server_options o{"127.0.0.1", 0, http, "livehouse-test", limits};
         auto s = http_server::bind(pool_->at(0), *pool_, routes_, metrics_, std::move(o));
         ASSERT_TRUE(s) << s.err().message;
         server_ = std::move(*s);
@@ -532,6 +532,20 @@ TEST_F(ws_session_test, RouteRefusalIsAnHttpResponse) {
     EXPECT_TRUE(h.starts_with("HTTP/1.1 401")) << h;
     EXPECT_EQ(body, R"({"error":"no token for lobby"})");
     EXPECT_EQ(rec_->opened(), 0U);
+}
+
+TEST_F(ws_session_test, HttpDeadlinesEndWithTheUpgrade) {
+    http_limits h;
+    h.read_timeout = 100ms;
+    h.idle_timeout = 100ms;
+    start({}, 2, h);
+    beast_client c(port());
+    // Counted as a websocket now (the http_session ends once its upgrade() returns).
+    EXPECT_TRUE(rec_->wait([&] { return server_->open_connections() == 0; }, 1s));
+    EXPECT_EQ(server_->open_websockets(), 1U);
+    std::this_thread::sleep_for(400ms); // past every HTTP deadline
+    c.write("still open");
+    EXPECT_EQ(c.read(), "still open");
 }
 
 // --- messages and their close codes ---
