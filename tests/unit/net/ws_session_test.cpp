@@ -772,6 +772,12 @@ TEST_F(ws_session_test, ManyQueuedFramesArriveIntactAndInOrder) {
         ASSERT_TRUE(e) << i;
         ASSERT_EQ(e->payload, "m" + std::to_string(i));
     }
+    // The counter is bumped after sendmsg returns, which may be after we read the bytes.
+    const auto until = std::chrono::steady_clock::now() + 2s;
+    while (metric("ws_frames_sent_total") - frames_before < 5000 &&
+           std::chrono::steady_clock::now() < until) {
+        std::this_thread::sleep_for(1ms);
+    }
     EXPECT_GE(metric("ws_frames_sent_total") - frames_before, 5000);
 }
 
