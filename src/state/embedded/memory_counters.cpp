@@ -1,6 +1,6 @@
 // memory_counters: INCRBY / GET / DEL on a striped map.
-#include "state/limits.hpp"
 #include "state/embedded/memory_state.hpp"
+#include "state/limits.hpp"
 
 namespace livehouse::state::embedded {
 

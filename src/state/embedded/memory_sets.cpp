@@ -1,6 +1,6 @@
 // memory_sets: SADD / SISMEMBER / SCARD / DEL on a striped map of hash sets.
-#include "state/limits.hpp"
 #include "state/embedded/memory_state.hpp"
+#include "state/limits.hpp"
 
 namespace livehouse::state::embedded {
 

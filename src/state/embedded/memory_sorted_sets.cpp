@@ -1,7 +1,7 @@
 // memory_sorted_sets: ZINCRBY / ZREVRANGE WITHSCORES / ZREVRANK / ZSCORE / DEL on an
 // order-statistics tree per key (see memory_state.hpp).
-#include "state/limits.hpp"
 #include "state/embedded/memory_state.hpp"
+#include "state/limits.hpp"
 
 #include <ext/pb_ds/assoc_container.hpp>
 #include <ext/pb_ds/tree_policy.hpp>
