@@ -25,6 +25,7 @@ const REPLAY_WINDOW_S = 60;     // media seconds per replay request
 const REPLAY_LOOKAHEAD_S = 20;  // fetch the next window this far ahead of the playhead
 const REPLAY_CONTEXT_S = 30;    // after a seek, also show the messages this long before it
 const REPLAY_RETRY_MS = 3000;
+const REPLAY_BACK_S = 0.25;     // the playhead this far behind a shown message: start over
 const STICKY_SCROLL_PX = 40;    // "at the bottom" if within this of it: keep following
 
 /** What a refusal ({"type":"error","code"}) tells the viewer; others show the server's text. */
@@ -513,7 +514,7 @@ export class ChatPanel {
       fetchedTo: Math.max(0, t - REPLAY_CONTEXT_S),
       fetching: false,
       retryAt: 0,
-      lastTime: t,
+      shownTo: -Infinity, // the latest position shown
     };
     this.el.panel.dataset.fetchedTo = formatSeconds(this.replay.fetchedTo);
     this.replayTick();
@@ -522,26 +523,33 @@ export class ChatPanel {
   replaySeek() {
     const r = this.replay;
     if (!r) return;
-    const t = this.video.currentTime;
-    // Forward within what is fetched: the messages passed are shown by the next tick; back,
-    // or past the fetched range: start over there.
-    if (t < r.lastTime - 0.5 || t > r.fetchedTo) this.replayReset(t);
+    // Past the fetched range: start over there (the tick below handles a seek back, and a
+    // seek forward within the range just shows the messages passed).
+    if (this.video.currentTime > r.fetchedTo) this.replayReset(this.video.currentTime);
+    else this.replayTick();
   }
 
   /** Shows what the playhead passed (`upTo` defaults to currentTime) and fetches ahead. */
   replayTick(upTo = this.video.currentTime) {
     const r = this.replay;
     if (!r) return;
-    r.lastTime = this.video.currentTime;
+    const t = this.video.currentTime;
+    // The playhead is behind a message shown: it went back (a seek; the "timeupdate" of a
+    // pause may already see the new time before "seeking" fires). Start over where it is.
+    if (t + REPLAY_BACK_S < r.shownTo && !this.video.ended) {
+      this.replayReset(t);
+      return;
+    }
     let shown = 0;
     while (shown < r.queue.length && r.queue[shown].position <= upTo) {
       this.addMessage(r.queue[shown]);
+      r.shownTo = Math.max(r.shownTo, r.queue[shown].position);
       shown += 1;
     }
     if (shown) r.queue.splice(0, shown);
     const end = Number.isFinite(this.video.duration) ? this.video.duration : Infinity;
     if (!r.fetching && Date.now() >= r.retryAt &&
-        r.fetchedTo < Math.min(r.lastTime + REPLAY_LOOKAHEAD_S, end)) {
+        r.fetchedTo < Math.min(t + REPLAY_LOOKAHEAD_S, end)) {
       this.fetchWindow(r);
     }
   }
