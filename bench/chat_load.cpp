@@ -1090,6 +1090,7 @@ class sender_set {
         fcntl(s->fd, F_SETFL, fcntl(s->fd, F_GETFL) | O_NONBLOCK);
         senders_.push_back(std::move(s));
         auto& added = *senders_.back();
+        process(added); // the history may have come with the 101
         const auto deadline = mono_ns() + 10'000'000'000;
         while (!added.history && mono_ns() < deadline) {
             poll_once(20);
@@ -1164,6 +1165,11 @@ class sender_set {
             }
             s.in.append(tmp, static_cast<std::size_t>(n));
         }
+        process(s);
+    }
+
+    /// Decodes what `s.in` holds.
+    void process(sender& s) {
         const auto r = s.reader.feed(core::as_bytes(s.in));
         if (r.state == core::parse_state::error) {
             error("sender: " + r.error);
