@@ -59,7 +59,7 @@ for s in net.ipv4.ip_local_port_range net.core.somaxconn fs.nr_open; do
     bench_log "$(sysctl "$s" 2>/dev/null || echo "$s: unreadable")"
 done
 
-# chat_server_start: like bench_server_start livehouse, with the chat bench's config.
+# chat_server_start: a livehouse like bench_server_start's, with the chat bench's config.
 chat_server_start() {
     mkdir -p "$BENCH_DIR"
     srv_dir=$(mktemp -d "$BENCH_DIR/run-chat.XXXXXX")
@@ -80,19 +80,7 @@ user_messages_per_minute = 6000000
 user_burst = 1000000
 deliver_per_second = 1000000
 EOF
-    LIVEHOUSE_ADMIN_TOKEN=$srv_token "$LIVEHOUSE_BIN" serve --config "$srv_dir/livehouse.toml" \
-        --host 127.0.0.1 --bind 127.0.0.1 --http-port 0 --rtmp-port 0 \
-        --data-dir "$srv_dir/data" --ready-file "$srv_dir/ready.json" \
-        >"$srv_dir/server.log" 2>&1 &
-    srv_pid=$!
-    local i
-    for ((i = 0; i < 100; i++)); do
-        [[ -s $srv_dir/ready.json ]] && break
-        kill -0 "$srv_pid" 2>/dev/null || bench_die "livehouse exited: $(cat "$srv_dir/server.log")"
-        sleep 0.1
-    done
-    [[ -s $srv_dir/ready.json ]] || bench_die "livehouse wrote no ready file in 10 s"
-    srv_http_port=$(sed -n 's/.*"http_port":\([0-9]*\).*/\1/p' "$srv_dir/ready.json")
+    bench_livehouse_spawn
     bench_log "livehouse up: pid $srv_pid, http 127.0.0.1:$srv_http_port, dir $srv_dir"
 }
 

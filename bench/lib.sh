@@ -66,6 +66,28 @@ bench_require_sample() {
     [[ -s $SAMPLE ]] || bash "$bench_root/make_sample.sh"
 }
 
+# bench_livehouse_spawn: starts livehouse on $srv_dir/livehouse.toml (written by the caller) with
+# admin token $srv_token on free loopback ports, waits for its ready file, and sets srv_pid,
+# srv_http_port and srv_rtmp_port.
+bench_livehouse_spawn() {
+    [[ -x $LIVEHOUSE_BIN ]] ||
+        bench_die "$LIVEHOUSE_BIN not built (./scripts/serve.sh or cmake --build build --target livehouse)"
+    LIVEHOUSE_ADMIN_TOKEN=$srv_token "$LIVEHOUSE_BIN" serve --config "$srv_dir/livehouse.toml" \
+        --host 127.0.0.1 --bind 127.0.0.1 --http-port 0 --rtmp-port 0 \
+        --data-dir "$srv_dir/data" --ready-file "$srv_dir/ready.json" \
+        >"$srv_dir/server.log" 2>&1 &
+    srv_pid=$!
+    local i
+    for ((i = 0; i < 100; i++)); do
+        [[ -s $srv_dir/ready.json ]] && break
+        kill -0 "$srv_pid" 2>/dev/null || bench_die "livehouse exited: $(cat "$srv_dir/server.log")"
+        sleep 0.1
+    done
+    [[ -s $srv_dir/ready.json ]] || bench_die "livehouse wrote no ready file in 10 s"
+    srv_http_port=$(bench_json_get 'j.http_port' <"$srv_dir/ready.json")
+    srv_rtmp_port=$(bench_json_get 'j.rtmp_port' <"$srv_dir/ready.json")
+}
+
 bench_server_start() {
     srv_kind=$1
     mkdir -p "$BENCH_DIR"
@@ -99,8 +121,6 @@ bench_server_start() {
         bench_port_open "$srv_rtmp_port" || bench_die "nginx-rtmp did not open its ports in 10 s"
         ;;
     livehouse)
-        [[ -x $LIVEHOUSE_BIN ]] ||
-            bench_die "$LIVEHOUSE_BIN not built (./scripts/serve.sh or cmake --build build --target livehouse)"
         srv_token="bench-$RANDOM$RANDOM$RANDOM"
         # The same HLS settings as nginx-rtmp.conf.in; warnings only, like nginx's error_log.
         cat >"$srv_dir/livehouse.toml" <<EOF
@@ -116,20 +136,7 @@ EOF
         if [[ -n ${BENCH_LIVEHOUSE_RTMP:-} ]]; then
             printf '\n[rtmp]\n%s\n' "$BENCH_LIVEHOUSE_RTMP" >>"$srv_dir/livehouse.toml"
         fi
-        LIVEHOUSE_ADMIN_TOKEN=$srv_token "$LIVEHOUSE_BIN" serve --config "$srv_dir/livehouse.toml" \
-            --host 127.0.0.1 --bind 127.0.0.1 --http-port 0 --rtmp-port 0 \
-            --data-dir "$srv_dir/data" --ready-file "$srv_dir/ready.json" \
-            >"$srv_dir/server.log" 2>&1 &
-        srv_pid=$!
-        local i
-        for ((i = 0; i < 100; i++)); do
-            [[ -s $srv_dir/ready.json ]] && break
-            kill -0 "$srv_pid" 2>/dev/null || bench_die "livehouse exited: $(cat "$srv_dir/server.log")"
-            sleep 0.1
-        done
-        [[ -s $srv_dir/ready.json ]] || bench_die "livehouse wrote no ready file in 10 s"
-        srv_http_port=$(bench_json_get 'j.http_port' <"$srv_dir/ready.json")
-        srv_rtmp_port=$(bench_json_get 'j.rtmp_port' <"$srv_dir/ready.json")
+        bench_livehouse_spawn
         ;;
     *)
         bench_die "unknown server '$srv_kind' (livehouse or nginx-rtmp)"
