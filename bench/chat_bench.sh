@@ -23,7 +23,7 @@
 # Usage: bench/chat_bench.sh        (~1 min per row with the defaults)
 # Environment: BENCH_CONNECTIONS="20000 50000", BENCH_RATE=100, BENCH_DURATION=20,
 # BENCH_SENDERS=4, BENCH_RAMP=5000, BENCH_SOURCE_IPS=8, BENCH_CLIENT_THREADS=1,
-# BENCH_SERVER_THREADS=2, BENCH_FD_RESERVE=100, LIVEHOUSE_BIN, LIVEHOUSE_CHAT_LOAD,
+# BENCH_SERVER_THREADS=2, BENCH_FD_RESERVE=100, BENCH_FLUSH_MS=50 ([chat] flush_interval_ms), LIVEHOUSE_BIN, LIVEHOUSE_CHAT_LOAD,
 # BENCH_KEEP=1 (keep the server dirs). Prints RESULT lines (stderr: progress) and a markdown
 # table.
 set -euo pipefail
@@ -42,6 +42,7 @@ source_ips=${BENCH_SOURCE_IPS:-8}
 client_threads=${BENCH_CLIENT_THREADS:-1}
 server_threads=${BENCH_SERVER_THREADS:-2}
 fd_reserve=${BENCH_FD_RESERVE:-100}
+flush_ms=${BENCH_FLUSH_MS:-50}
 tool=${LIVEHOUSE_CHAT_LOAD:-$root/build/bench/livehouse_chat_load}
 
 [[ -x $LIVEHOUSE_BIN ]] || bench_die "$LIVEHOUSE_BIN not built (cmake --build build --target livehouse)"
@@ -79,6 +80,7 @@ token_secret = "chat-bench-$RANDOM$RANDOM-0123456789abcdef0123456789abcdef"
 user_messages_per_minute = 6000000
 user_burst = 1000000
 deliver_per_second = 1000000
+flush_interval_ms = $flush_ms
 EOF
     bench_livehouse_spawn
     bench_log "livehouse up: pid $srv_pid, http 127.0.0.1:$srv_http_port, dir $srv_dir"
@@ -135,7 +137,7 @@ done
 
 echo
 echo "machine: $(bench_machine), kernel $(uname -r)"
-echo "livehouse [server] threads = $server_threads; $rate messages/s from $senders senders for ${duration} s; ramp $ramp/s over $source_ips source addresses; client threads $client_threads per process"
+echo "livehouse [server] threads = $server_threads, [chat] flush_interval_ms = $flush_ms; $rate messages/s from $senders senders for ${duration} s; ramp $ramp/s over $source_ips source addresses; client threads $client_threads per process"
 echo
 echo "| readers | opened / failed | deliveries/s | latency ms p50 / p90 / p99 / max | delivered | server KiB per idle connection RSS / PSS | server CPU s per M deliveries | client CPU s per M | server CPU | skipped notices | errors: server msgs / protocol / sender | clean | load avg |"
 echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|"

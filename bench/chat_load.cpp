@@ -327,12 +327,19 @@ std::string check_upgrade_response(std::string_view head, std::string_view key) 
 }
 
 bool parse_digits(std::string_view s, std::int64_t& v) {
-    std::size_t n = 0;
-    while (n < s.size() && s[n] >= '0' && s[n] <= '9') {
-        ++n;
+    if (s.empty() || s[0] < '0' || s[0] > '9') {
+        return false; // from_chars would take a sign
     }
-    const auto [p, ec] = std::from_chars(s.data(), s.data() + n, v);
-    return n > 0 && ec == std::errc{} && p == s.data() + n;
+    const auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+    return ec == std::errc{} && p != s.data();
+}
+
+/// memmem(3): glibc's is far quicker than string_view::find, whose memchr stops at every
+/// quote of a JSON text (a third of the client's time at two million messages a second).
+std::size_t find_in(std::string_view hay, std::string_view needle) {
+    const void* at = ::memmem(hay.data(), hay.size(), needle.data(), needle.size());
+    return at == nullptr ? std::string_view::npos
+                         : static_cast<std::size_t>(static_cast<const char*>(at) - hay.data());
 }
 
 sockaddr_in make_address(const std::string& host, std::uint16_t port) {
@@ -765,7 +772,7 @@ class receiver_loop {
         m.remove_prefix(type_open.size());
         if (m.starts_with("message\"")) {
             constexpr std::string_view marker = R"("text":"t=)";
-            const auto at = m.find(marker);
+            const auto at = find_in(m, marker);
             std::int64_t sent = 0;
             if (at == std::string_view::npos || !parse_digits(m.substr(at + marker.size()), sent)) {
                 ++c_.other;

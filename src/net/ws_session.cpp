@@ -446,8 +446,15 @@ void ws_session::queue_control(std::string frame) {
     schedule_flush();
 }
 
+void ws_session::uncork() {
+    corked_ = false;
+    if (!flush_posted_ && queued_bytes_ > 0) {
+        flush(); // returns at once while waiting for the socket to become writable
+    }
+}
+
 void ws_session::schedule_flush() {
-    if (flush_posted_ || write_waiting_ || phase_ == phase::closed) {
+    if (flush_posted_ || write_waiting_ || corked_ || phase_ == phase::closed) {
         return;
     }
     // One flush per turn of the loop: every send() of the current handler (a fan-out of many

@@ -96,6 +96,8 @@ class ws_session final : public ws_connection, public std::enable_shared_from_th
     // ws_connection
     [[nodiscard]] boost::asio::any_io_executor executor() const override { return exec_; }
     send_result send(core::shared_bytes frame) override;
+    void cork() override { corked_ = true; }
+    void uncork() override;
     void close(std::uint16_t code, std::string reason) override;
     [[nodiscard]] std::size_t queued_bytes() const override { return queued_bytes_; }
     [[nodiscard]] std::uint64_t id() const override { return id_; }
@@ -163,6 +165,7 @@ class ws_session final : public ws_connection, public std::enable_shared_from_th
     std::size_t queued_bytes_ = 0;
     const std::string* handshake_ = nullptr; // the 101 while queued: not counted as a frame
     bool flush_posted_ = false;
+    bool corked_ = false;        // cork(): sends queue, uncork() writes
     bool write_waiting_ = false; // waiting for the socket to become writable
 
     // Closing.

@@ -57,6 +57,12 @@ class ws_connection {
     /// Queues one pre-encoded frame (codec::websocket::encode_frame, role::server): shared
     /// bytes, written as they are, never copied. Checks the limits above.
     virtual send_result send(core::shared_bytes frame) = 0;
+    /// Between cork() and uncork() sends are only queued; uncork() writes them at once, in
+    /// one write, instead of at the end of the event loop's turn (a fan-out of a batch to
+    /// thousands of connections then costs no posted handler per connection). uncork() may
+    /// end the connection (a write error): the handler's on_close runs inside it.
+    virtual void cork() {}
+    virtual void uncork() {}
     /// Starts the closing handshake (RFC 6455 §7.1.2) after what is queued. Any thread.
     virtual void close(std::uint16_t code, std::string reason) = 0;
     [[nodiscard]] virtual std::size_t queued_bytes() const = 0;

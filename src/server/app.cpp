@@ -345,6 +345,7 @@ core::result<void> app::build(const std::string& ready_file) {
     cc.user_messages_per_second = cfg_.chat.user_messages_per_minute / 60.0;
     cc.user_burst = cfg_.chat.user_burst;
     cc.deliver_per_second = cfg_.chat.deliver_per_second;
+    cc.flush_interval = std::chrono::milliseconds(cfg_.chat.flush_interval_ms);
     cc.banned_words = cfg_.chat.banned_words;
     cc.send_soft_limit_bytes = static_cast<std::size_t>(cfg_.chat.send_soft_limit_bytes);
     cc.send_soft_limit_time = std::chrono::milliseconds(cfg_.chat.send_soft_limit_ms);

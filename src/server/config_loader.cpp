@@ -38,7 +38,7 @@ struct key_spec {
 };
 
 // clang-format off
-const std::array<key_spec, 47> keys = {{
+const std::array<key_spec, 48> keys = {{
     {"server", "host", "LIVEHOUSE_HOST", "--host", value_type::string, 0, 0, "", false,
      nullptr, [](config& c, std::string v) { c.server.host = std::move(v); }},
     {"server", "bind", "LIVEHOUSE_BIND", "--bind", value_type::string, 0, 0, "", false,
@@ -133,6 +133,8 @@ const std::array<key_spec, 47> keys = {{
      [](config& c, std::int64_t v) { c.chat.user_burst = static_cast<int>(v); }, nullptr},
     {"chat", "deliver_per_second", "", "", value_type::integer, 1, 1000000, "", true,
      [](config& c, std::int64_t v) { c.chat.deliver_per_second = static_cast<int>(v); }, nullptr},
+    {"chat", "flush_interval_ms", "", "", value_type::integer, 0, 1000, "", true,
+     [](config& c, std::int64_t v) { c.chat.flush_interval_ms = static_cast<int>(v); }, nullptr},
     {"chat", "banned_words", "", "", value_type::string_list, 1, 64, "", true,
      nullptr, nullptr, nullptr,
      [](config& c, std::vector<std::string> v) { c.chat.banned_words = std::move(v); }},

@@ -27,6 +27,9 @@ struct chat_config {
     /// What a viewer is shown of a busy room, per second; beyond it the newest are kept and
     /// the rest counted as skipped (the log keeps everything).
     double deliver_per_second = 30;
+    /// Most often a room's shard writes to its connections: what arrives within it leaves in
+    /// one write per connection (room.hpp, "Batching"). Zero: at once.
+    std::chrono::milliseconds flush_interval{50};
     /// Words that refuse a message (case-insensitive for ASCII letters).
     std::vector<std::string> banned_words;
     /// A connection's send queue: closed past the hard limit, or past the soft limit for

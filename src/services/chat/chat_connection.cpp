@@ -118,6 +118,19 @@ void chat_connection::on_history(core::result<state::log_slice> r, bool resumed)
     }
 }
 
+void chat_connection::begin_batch() {
+    if (phase_ == phase::live && conn_) {
+        conn_->cork();
+    }
+}
+
+void chat_connection::end_batch() {
+    // A copy: a write error ends the connection inside uncork(), and on_close drops conn_.
+    if (auto c = conn_) {
+        c->uncork();
+    }
+}
+
 void chat_connection::deliver(const core::shared_bytes& frame, std::uint64_t offset) {
     if (phase_ == phase::closed) {
         return;

@@ -41,7 +41,9 @@ class chat_connection final : public net::ws_handler,
     void on_open(std::shared_ptr<net::ws_connection> c) override;
     void on_message(std::string_view text) override;
     void on_close(std::uint16_t code, std::string_view reason) override;
+    void begin_batch() override;
     void deliver(const core::shared_bytes& frame, std::uint64_t offset) override;
+    void end_batch() override;
 
   private:
     enum class phase { joining, live, closed };

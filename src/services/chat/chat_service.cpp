@@ -108,9 +108,9 @@ std::shared_ptr<room> chat_service::acquire_room(const std::string& id) {
     if (slot.r) {
         return slot.r;
     }
-    slot.r =
-        std::make_shared<room>(id, room_options{config_.shard_size, config_.deliver_per_second},
-                               deps_.timer_exec, room_metrics{deliveries_, skipped_});
+    slot.r = std::make_shared<room>(
+        id, room_options{config_.shard_size, config_.deliver_per_second, config_.flush_interval},
+        deps_.timer_exec, room_metrics{deliveries_, skipped_});
     rooms_gauge_->inc();
     std::weak_ptr<room> weak = slot.r;
     // Entries of the log (message, delete) are paced; events (status, muted) go out at once.

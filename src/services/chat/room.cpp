@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <boost/asio/post.hpp>
 #include <cmath>
+#include <utility>
 
 namespace livehouse::services::chat {
 
@@ -22,11 +23,32 @@ core::shared_bytes text_frame(std::string_view json) {
 } // namespace
 
 struct room::shard {
-    explicit shard(asio::any_io_executor e) : exec(std::move(e)) {}
+    struct entry {
+        core::shared_bytes frame;
+        std::uint64_t offset;
+    };
+
+    shard(asio::any_io_executor e, std::chrono::milliseconds interval, core::counter* counter)
+        : exec(std::move(e)), flush_interval(interval), deliveries(counter), timer(exec) {}
     const asio::any_io_executor exec;
+    const std::chrono::milliseconds flush_interval;
+    core::counter* const deliveries;
     std::size_t size = 0; ///< guarded by the room's mutex (placement decisions)
-    /// Touched only on `exec`.
+
+    /// Entries not yet flushed, in log order: appended under the room's mutex (so every shard
+    /// sees one order), taken by flush() on `exec`.
+    std::mutex batch_mu;
+    std::vector<entry> batch;
+    bool flush_scheduled = false; ///< a schedule_flush() is posted or the timer waits
+
+    /// Touched only on `exec`. While flush() walks `list`, a member leaving is only emptied
+    /// (moved to `left`, so it outlives its own call) and the holes are closed after the walk:
+    /// moving the last member into the hole would make the walk skip it.
     std::vector<std::shared_ptr<room_member>> list;
+    bool flushing = false;
+    std::vector<std::shared_ptr<room_member>> left;
+    asio::steady_timer timer;
+    std::chrono::steady_clock::time_point last_flush{};
 };
 
 room::room(std::string id, room_options options, asio::any_io_executor timer_exec,
@@ -49,7 +71,7 @@ std::shared_ptr<room::shard> room::join(std::shared_ptr<room_member> m,
             }
         }
         if (!s) {
-            s = std::make_shared<shard>(exec);
+            s = std::make_shared<shard>(exec, options_.flush_interval, metrics_.deliveries);
             shards_.push_back(s);
         }
         ++s->size;
@@ -61,15 +83,19 @@ std::shared_ptr<room::shard> room::join(std::shared_ptr<room_member> m,
 }
 
 std::size_t room::leave(const std::shared_ptr<shard>& s, const room_member* m) {
-    auto it =
-        std::find_if(s->list.begin(), s->list.end(), [m](const auto& p) { return p.get() == m; });
+    auto it = std::find_if(s->list.begin(), s->list.end(),
+                           [m](const auto& p) { return p && p.get() == m; });
     if (it == s->list.end()) {
         std::lock_guard lock(mu_);
         return members_;
     }
-    // Order within a shard does not matter: swap with the last, pop.
-    std::swap(*it, s->list.back());
-    s->list.pop_back();
+    if (s->flushing) {
+        s->left.push_back(std::move(*it)); // the walk skips the hole; flush() closes it
+    } else {
+        // Order within a shard does not matter: swap with the last, pop.
+        std::swap(*it, s->list.back());
+        s->list.pop_back();
+    }
     std::lock_guard lock(mu_);
     --s->size;
     --members_;
@@ -91,14 +117,77 @@ std::size_t room::shard_count() const {
 
 void room::fan_out_locked(const core::shared_bytes& frame, std::uint64_t offset) {
     for (const auto& s : shards_) {
-        asio::post(s->exec, [s, frame, offset, deliveries = metrics_.deliveries] {
-            for (const auto& m : s->list) {
-                m->deliver(frame, offset);
+        bool post = false;
+        {
+            std::lock_guard lock(s->batch_mu);
+            s->batch.push_back({frame, offset});
+            post = !std::exchange(s->flush_scheduled, true);
+        }
+        if (post) {
+            asio::post(s->exec, [s] { schedule_flush(s); });
+        }
+    }
+}
+
+// On the shard's thread, once per batch: flush now if the last flush is an interval old, else
+// when it will be.
+void room::schedule_flush(const std::shared_ptr<shard>& s) {
+    const auto due = s->last_flush + s->flush_interval;
+    if (s->flush_interval.count() == 0 || std::chrono::steady_clock::now() >= due) {
+        flush(s);
+        return;
+    }
+    s->timer.expires_at(due);
+    s->timer.async_wait([s](boost::system::error_code ec) {
+        if (!ec) {
+            flush(s);
+        }
+    });
+}
+
+void room::flush(const std::shared_ptr<shard>& s) {
+    std::vector<shard::entry> batch;
+    {
+        std::lock_guard lock(s->batch_mu);
+        batch.swap(s->batch);
+        s->flush_scheduled = false;
+    }
+    s->last_flush = std::chrono::steady_clock::now();
+    // Member by member, so that each connection queues the whole batch and writes it in one
+    // sendmsg(2). By index: a member may leave during its own calls (see `left`).
+    s->flushing = true;
+    std::size_t delivered = 0;
+    const std::size_t n = s->list.size();
+    for (std::size_t i = 0; i < n; ++i) {
+        room_member* m = s->list[i].get();
+        if (m == nullptr) {
+            continue;
+        }
+        m->begin_batch();
+        for (const auto& e : batch) {
+            m->deliver(e.frame, e.offset);
+            ++delivered;
+            if (!s->list[i]) {
+                break; // it left (closed): nothing more for it
             }
-            if (deliveries != nullptr) {
-                deliveries->inc(s->list.size());
-            }
-        });
+        }
+        m->end_batch();
+    }
+    s->flushing = false;
+    if (!s->left.empty()) {
+        std::erase(s->list, nullptr);
+        s->left.clear();
+    }
+    if (s->deliveries != nullptr) {
+        s->deliveries->inc(delivered);
+    }
+    // Keep the capacity for the next batch unless a burst left it large.
+    if (batch.capacity() <= 64) {
+        batch.clear();
+        std::lock_guard lock(s->batch_mu);
+        if (s->batch.empty()) {
+            s->batch.swap(batch);
+        }
     }
 }
 

@@ -1,13 +1,15 @@
-// chat::room: shards per thread and size, delivery order, and the pace (newest kept, the rest
-// counted as skipped, never events).
+// chat::room: shards per thread and size, delivery order, batching within the flush interval,
+// and the pace (newest kept, the rest counted as skipped, never events).
 #include "codec/websocket/frame.hpp"
 #include "core/bytes.hpp"
 #include "services/chat/room.hpp"
 
 #include <boost/asio/io_context.hpp>
+#include <chrono>
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace livehouse::services::chat {
@@ -108,6 +110,92 @@ TEST(ChatRoom, PaceKeepsTheNewestAndCountsTheRestAsSkipped) {
     EXPECT_EQ(skipped.value() + messages.size(), 25U) << "every message delivered or counted";
     for (std::size_t i = 1; i < messages.size(); ++i) {
         EXPECT_LT(messages[i - 1], messages[i]);
+    }
+}
+
+TEST(ChatRoom, EntriesWithinTheFlushIntervalLeaveTogetherAndNoneWaitsLonger) {
+    asio::io_context io;
+    core::counter deliveries;
+    const auto interval = std::chrono::milliseconds(60);
+    room r("b1", {.shard_size = 10, .deliver_per_second = 1000, .flush_interval = interval},
+           io.get_executor(), {&deliveries, nullptr});
+    auto m = std::make_shared<recorder>();
+    auto s = r.join(m, io.get_executor());
+
+    // After a quiet spell the first entry goes out at once.
+    r.on_entry(entry(1), 1, true);
+    io.poll();
+    EXPECT_EQ(m->offsets, (std::vector<std::uint64_t>{1}));
+    const auto first = std::chrono::steady_clock::now();
+
+    // The next ones, inside the interval, wait for its end and leave in one flush.
+    r.on_entry(entry(2), 2, true);
+    r.on_entry(entry(3), 3, true);
+    io.restart(); // poll() ran out of work, which stops the context
+    io.poll();
+    EXPECT_EQ(m->offsets, (std::vector<std::uint64_t>{1})) << "held until the interval ends";
+    ASSERT_EQ(io.run_one(), 1U); // the shard's timer: one handler delivers both
+    const auto waited = std::chrono::steady_clock::now() - first;
+    EXPECT_EQ(m->offsets, (std::vector<std::uint64_t>{1, 2, 3}));
+    EXPECT_GE(waited, interval - std::chrono::milliseconds(5));
+    EXPECT_LT(waited, interval + std::chrono::milliseconds(500)) << "no entry waits much longer";
+    EXPECT_EQ(deliveries.value(), 3U);
+}
+
+// A member that leaves while the shard delivers to it (a send queue past its hard limit closes
+// the connection inside deliver): every other member still gets every entry.
+TEST(ChatRoom, AMemberLeavingDuringAFlushCostsTheOthersNothing) {
+    asio::io_context io;
+    room r("b1", {.shard_size = 10, .deliver_per_second = 1000}, io.get_executor(), {});
+    struct leaver : recorder {
+        room* rm = nullptr;
+        std::shared_ptr<room::shard> shard;
+        void deliver(const core::shared_bytes& frame, std::uint64_t offset) override {
+            recorder::deliver(frame, offset);
+            if (shard) {
+                rm->leave(std::exchange(shard, nullptr), this);
+            }
+        }
+    };
+    auto quitter = std::make_shared<leaver>();
+    quitter->rm = &r;
+    quitter->shard = r.join(quitter, io.get_executor()); // first in the list
+    std::vector<std::shared_ptr<recorder>> others;
+    std::vector<std::shared_ptr<room::shard>> shards;
+    for (int i = 0; i < 3; ++i) {
+        others.push_back(std::make_shared<recorder>());
+        shards.push_back(r.join(others.back(), io.get_executor()));
+    }
+    for (std::uint64_t o = 1; o <= 3; ++o) {
+        r.on_entry(entry(o), o, true);
+    }
+    io.run();
+    EXPECT_EQ(quitter->offsets, (std::vector<std::uint64_t>{1})) << "nothing after it left";
+    for (const auto& m : others) {
+        EXPECT_EQ(m->offsets, (std::vector<std::uint64_t>{1, 2, 3}));
+    }
+    EXPECT_EQ(r.members(), 3U);
+    // The hole is closed: the next entry reaches the three, and the leaver is gone.
+    r.on_entry(entry(4), 4, true);
+    io.restart();
+    io.run();
+    for (const auto& m : others) {
+        EXPECT_EQ(m->offsets.back(), 4U);
+    }
+    EXPECT_EQ(quitter.use_count(), 1) << "the room holds no reference to a member that left";
+}
+
+TEST(ChatRoom, ZeroFlushIntervalDeliversEachPostAtOnce) {
+    asio::io_context io;
+    room r("b1", {.shard_size = 10, .deliver_per_second = 1000, .flush_interval = {}},
+           io.get_executor(), {});
+    auto m = std::make_shared<recorder>();
+    auto s = r.join(m, io.get_executor());
+    for (std::uint64_t o = 1; o <= 3; ++o) {
+        r.on_entry(entry(o), o, true);
+        io.restart();
+        io.poll();
+        EXPECT_EQ(m->offsets.size(), o);
     }
 }
 
