@@ -23,7 +23,7 @@
 # Usage: bench/chat_bench.sh        (~1 min per row with the defaults)
 # Environment: BENCH_CONNECTIONS="20000 50000", BENCH_RATE=100, BENCH_DURATION=20,
 # BENCH_SENDERS=4, BENCH_RAMP=5000, BENCH_SOURCE_IPS=8, BENCH_CLIENT_THREADS=1,
-# BENCH_SERVER_THREADS=2, BENCH_FD_RESERVE=100, BENCH_FLUSH_MS=50 ([chat] flush_interval_ms), LIVEHOUSE_BIN, LIVEHOUSE_CHAT_LOAD,
+# BENCH_SERVER_THREADS=2, BENCH_FD_RESERVE=100, BENCH_FLUSH_MS=100 ([chat] flush_interval_ms), LIVEHOUSE_BIN, LIVEHOUSE_CHAT_LOAD,
 # BENCH_KEEP=1 (keep the server dirs). Prints RESULT lines (stderr: progress) and a markdown
 # table.
 set -euo pipefail
@@ -42,7 +42,7 @@ source_ips=${BENCH_SOURCE_IPS:-8}
 client_threads=${BENCH_CLIENT_THREADS:-1}
 server_threads=${BENCH_SERVER_THREADS:-2}
 fd_reserve=${BENCH_FD_RESERVE:-100}
-flush_ms=${BENCH_FLUSH_MS:-50}
+flush_ms=${BENCH_FLUSH_MS:-100}
 tool=${LIVEHOUSE_CHAT_LOAD:-$root/build/bench/livehouse_chat_load}
 
 [[ -x $LIVEHOUSE_BIN ]] || bench_die "$LIVEHOUSE_BIN not built (cmake --build build --target livehouse)"

@@ -78,7 +78,7 @@ struct chat_section {
     int user_messages_per_minute = 60;
     int user_burst = 5;
     int deliver_per_second = 30;
-    int flush_interval_ms = 50;
+    int flush_interval_ms = 100;
     std::vector<std::string> banned_words;
     int send_soft_limit_bytes = 256 * 1024;
     int send_soft_limit_ms = 10000;

@@ -29,7 +29,7 @@ struct chat_config {
     double deliver_per_second = 30;
     /// Most often a room's shard writes to its connections: what arrives within it leaves in
     /// one write per connection (room.hpp, "Batching"). Zero: at once.
-    std::chrono::milliseconds flush_interval{50};
+    std::chrono::milliseconds flush_interval{100};
     /// Words that refuse a message (case-insensitive for ASCII letters).
     std::vector<std::string> banned_words;
     /// A connection's send queue: closed past the hard limit, or past the soft limit for

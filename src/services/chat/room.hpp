@@ -61,7 +61,7 @@ struct room_options {
     std::size_t shard_size = 2000;
     double deliver_per_second = 30;
     /// Most often a shard flushes to its connections; zero: once per event-loop turn.
-    std::chrono::milliseconds flush_interval{50};
+    std::chrono::milliseconds flush_interval{100};
 };
 
 struct room_metrics {
