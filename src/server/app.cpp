@@ -459,6 +459,11 @@ void app::shutdown() {
     if (registry_) {
         registry_->shutdown();
     }
+    // Chat archives start with a read of the room's log (Redis, when configured) and only
+    // then queue their file write: wait for them before the pool stops taking work.
+    if (chat_ && !chat_->wait_for_archives(std::chrono::seconds(10))) {
+        spdlog::warn("shutdown: chat archives still pending after 10 s; not waiting longer");
+    }
     // 3. Let the file I/O pool finish what is queued (the archive writes just requested).
     if (file_pool_) {
         file_pool_->join();

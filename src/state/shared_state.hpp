@@ -70,7 +70,7 @@ class sorted_sets {
     virtual void remove(std::string key, completion<bool> done) = 0;
 };
 
-/// Sets of strings (SADD, SISMEMBER, SCARD, DEL).
+/// Sets of strings (SADD, SISMEMBER, SCARD, DEL, SREM).
 class sets {
   public:
     virtual ~sets() = default;
@@ -81,6 +81,8 @@ class sets {
     virtual void size(std::string key, completion<std::size_t> done) = 0;
     /// Removes the whole set; completes with whether it existed.
     virtual void remove(std::string key, completion<bool> done) = 0;
+    /// Removes one member (SREM); completes with whether it was there.
+    virtual void remove_member(std::string key, std::string member, completion<bool> done) = 0;
 };
 
 } // namespace livehouse::state

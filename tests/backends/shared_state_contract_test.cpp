@@ -207,7 +207,7 @@ TEST_P(contract, sorted_set_order_is_score_descending_then_member_descending) {
     EXPECT_TRUE(top(k, 10).empty());
 }
 
-TEST_P(contract, set_add_contains_size_remove) {
+TEST_P(contract, set_add_contains_size_remove_member_remove) {
     const auto k = key("viewers");
     EXPECT_TRUE(*wait_result<bool>([&](auto d) { b_.s->add(k, "u1", std::move(d)); }));
     EXPECT_FALSE(*wait_result<bool>([&](auto d) { b_.s->add(k, "u1", std::move(d)); }));
@@ -215,6 +215,10 @@ TEST_P(contract, set_add_contains_size_remove) {
     EXPECT_TRUE(*wait_result<bool>([&](auto d) { b_.s->contains(k, "u2", std::move(d)); }));
     EXPECT_FALSE(*wait_result<bool>([&](auto d) { b_.s->contains(k, "u3", std::move(d)); }));
     EXPECT_EQ(*wait_result<std::size_t>([&](auto d) { b_.s->size(k, std::move(d)); }), 2U);
+    EXPECT_TRUE(*wait_result<bool>([&](auto d) { b_.s->remove_member(k, "u1", std::move(d)); }));
+    EXPECT_FALSE(*wait_result<bool>([&](auto d) { b_.s->remove_member(k, "u1", std::move(d)); }));
+    EXPECT_FALSE(*wait_result<bool>([&](auto d) { b_.s->contains(k, "u1", std::move(d)); }));
+    EXPECT_EQ(*wait_result<std::size_t>([&](auto d) { b_.s->size(k, std::move(d)); }), 1U);
     EXPECT_TRUE(*wait_result<bool>([&](auto d) { b_.s->remove(k, std::move(d)); }));
     EXPECT_EQ(*wait_result<std::size_t>([&](auto d) { b_.s->size(k, std::move(d)); }), 0U);
 }

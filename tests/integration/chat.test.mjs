@@ -164,7 +164,7 @@ describe('chat on one node', {timeout : 120000}, () => {
            assert.equal(gh.messages.at(-1).offset, last);
        });
 
-    it('moderation: an admin deletes a message and mutes a user', async () => {
+    it('moderation: an admin deletes a message, mutes and unmutes a user', async () => {
         const fay = await guest(server, 'Fay');
         const f = await connect({token : fay.token});
         const w = await connect();
@@ -191,6 +191,19 @@ describe('chat on one node', {timeout : 120000}, () => {
         const bad = await server.request('POST', `/api/v1/broadcasts/${b.id}/chat/mutes`,
                                          {admin : true, body : '{"user_id": 5}'});
         assert.equal(bad.status, 400);
+
+        // Unmute: admin only; the room is told; the user talks again; a second unmute says so.
+        const path = `/api/v1/broadcasts/${b.id}/chat/mutes/${encodeURIComponent(fay.user.id)}`;
+        assert.equal((await server.request('DELETE', path)).status, 401);
+        const unmute = await server.request('DELETE', path, {admin : true});
+        assert.equal(unmute.status, 200, unmute.text);
+        assert.deepEqual(unmute.json(), {user_id : fay.user.id, muted : false, was_muted : true});
+        await w.waitFor('unmuted', (m) => m.user === fay.user.id);
+        f.say('back again', 'f3');
+        const {offset : back} = await f.waitFor('ack', (m) => m.ref === 'f3');
+        assert.equal((await w.waitFor('message', (m) => m.offset === back)).text, 'back again');
+        const again = await server.request('DELETE', path, {admin : true});
+        assert.equal(again.json().was_muted, false);
     });
 
     it('paid messages: recorded once per idempotency key, posted once', async () => {
@@ -413,4 +426,35 @@ describe('chat archive and replay', {timeout : 180000}, () => {
            assert.equal((await c.waitFor('error', (m) => m.ref === 'm4')).code, 'broadcast_ended');
            c.close();
        });
+    // SIGTERM while live, the log in Redis: shutdown ends the broadcast, and the archive (a log
+    // read from Redis, then a file write) is on disk before the process exits.
+    it('archives a live room at SIGTERM with the log in Redis', async () => {
+        const redis = await startRedis();
+        let node;
+        let pub;
+        try {
+            node = await h.startServer({config : chatConfig(), args : [ '--redis', redis.address ]});
+            const b = await node.createBroadcast('sigterm');
+            const kim = await guest(node, 'Kim');
+            pub = h.publish({rtmpUrl : node.rtmpUrl, key : b.stream_key});
+            await node.waitForStatus(b.id, 'live', 20000, {publisher : pub});
+            const c = await ChatClient.connect(node, b.id, {token : kim.token});
+            await c.history();
+            for (const [i, text] of [ 'one', 'two', 'three' ].entries()) {
+                c.say(text, `k${i}`);
+                await c.waitFor('message', (m) => m.text === text);
+            }
+            const exit = await node.stop();
+            assert.equal(exit.code, 0, `clean exit: ${JSON.stringify(exit)}`);
+            c.close();
+            const file = path.join(node.dataDir, 'vod', b.id, 'chat.json');
+            assert.ok(fs.existsSync(file), 'chat.json written before the exit');
+            const archived = JSON.parse(fs.readFileSync(file, 'utf8'));
+            assert.deepEqual(archived.entries.map((e) => e.text), [ 'one', 'two', 'three' ]);
+        } finally {
+            await pub?.stop();
+            await node?.stop();
+            await redis.stop();
+        }
+    });
 });

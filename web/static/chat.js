@@ -422,6 +422,9 @@ export class ChatPanel {
       case 'muted':
         this.onMuted(String(m.user ?? ''));
         break;
+      case 'unmuted':
+        this.onUnmuted(String(m.user ?? ''));
+        break;
       case 'skipped':
         this.addSystem(`${m.count} message${m.count === 1 ? '' : 's'} skipped`);
         break;
@@ -487,6 +490,14 @@ export class ChatPanel {
     const sel = `li.chat-message[data-user="${CSS.escape(userId)}"] .chat-user`;
     const name = this.el.list.querySelector(sel)?.textContent;
     this.addSystem(`${name ?? 'A viewer'} was muted by a moderator`);
+  }
+
+  onUnmuted(userId) {
+    if (this.guest && userId === this.guest.user.id) {
+      this.muted = false;
+      this.updateSendBox();
+      this.addSystem('A moderator lifted your mute');
+    }
   }
 
   // --- replay --------------------------------------------------------------------------------

@@ -89,6 +89,10 @@ std::string render_muted(std::string_view user_id) {
     return fmt::format(R"({{"type":"muted","user":{}}})", json_string(user_id));
 }
 
+std::string render_unmuted(std::string_view user_id) {
+    return fmt::format(R"({{"type":"unmuted","user":{}}})", json_string(user_id));
+}
+
 std::string_view entry_type(std::string_view entry) {
     if (!entry.starts_with(type_open)) {
         return {};

@@ -55,6 +55,8 @@ std::string render_skipped(std::uint64_t count);
 std::string render_status(std::string_view status);
 /// {"type":"muted","user":...}
 std::string render_muted(std::string_view user_id);
+/// {"type":"unmuted","user":...}
+std::string render_unmuted(std::string_view user_id);
 
 /// "message", "delete", ...: the type of a stored entry; empty if it is not one.
 std::string_view entry_type(std::string_view entry);

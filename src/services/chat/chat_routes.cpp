@@ -283,6 +283,33 @@ struct routes {
         });
     }
 
+    void unmute(const net::request& req, const net::route_params& p, net::responder respond) const {
+        if (!api::is_admin(req, admin_token)) {
+            respond(api::unauthorized("admin token required"));
+            return;
+        }
+        const auto id = p.at("id");
+        if (svc->access(id) == room_access::unknown) {
+            respond(net::json_error(status::not_found, "broadcast not found"));
+            return;
+        }
+        const auto user_id = std::string(p.at("user_id"));
+        if (!printable_key(user_id)) {
+            respond(bad_request("user_id: must be a user id (1..64 printable characters)"));
+            return;
+        }
+        svc->unmute(id, user_id, [respond, user_id](core::result<bool> r) {
+            if (!r) {
+                respond(unavailable("chat state unavailable"));
+                return;
+            }
+            respond(ok_json(status::ok,
+                            fmt::format(R"({{"user_id":{},"muted":false,"was_muted":{}}})",
+                                        codec::chat::json_string(user_id), *r),
+                            false));
+        });
+    }
+
     void paid_message(const net::request& req, const net::route_params& p,
                       net::responder respond) const {
         const auto id = p.at("id");
@@ -436,6 +463,12 @@ void register_routes(net::router& router, std::shared_ptr<chat_service> service,
             r->mute(req, p, std::move(respond));
         },
         "chat.mute");
+    router.add(
+        verb::delete_, "/api/v1/broadcasts/{id}/chat/mutes/{user_id}",
+        [r](const net::request& req, const net::route_params& p, net::responder respond) {
+            r->unmute(req, p, std::move(respond));
+        },
+        "chat.unmute");
     router.add(
         verb::post, "/api/v1/broadcasts/{id}/paid-messages",
         [r](const net::request& req, const net::route_params& p, net::responder respond) {

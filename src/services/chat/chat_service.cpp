@@ -203,6 +203,21 @@ void chat_service::mute(const std::string& id, const std::string& user_id,
         });
 }
 
+void chat_service::unmute(const std::string& id, const std::string& user_id,
+                          state::completion<bool> done) {
+    deps_.sets.remove_member(
+        muted_key(id), user_id,
+        [self = shared_from_this(), id, user_id, done = std::move(done)](core::result<bool> r) {
+            if (r && *r) {
+                self->deps_.bus.publish(
+                    self->channel(id),
+                    core::make_shared_bytes(codec::chat::render_unmuted(user_id)),
+                    [](core::result<void>) {});
+            }
+            done(std::move(r));
+        });
+}
+
 bool chat_service::take_send_token(const std::string& user_id) {
     return send_limiter_->try_acquire(user_id, deps_.clock.now());
 }
@@ -234,7 +249,25 @@ void chat_service::on_broadcast_change(const media::broadcast_record& record) {
     }
 }
 
-void chat_service::archive(const std::string& id, state::completion<state::archive_record> done) {
+bool chat_service::wait_for_archives(std::chrono::milliseconds timeout) {
+    std::unique_lock lock(archives_mu_);
+    return archives_cv_.wait_for(lock, timeout, [this] { return archives_pending_ == 0; });
+}
+
+void chat_service::archive(const std::string& id, state::completion<state::archive_record> user) {
+    {
+        std::lock_guard lock(archives_mu_);
+        ++archives_pending_;
+    }
+    // Counted until `user` has run, whichever way the archive ends.
+    auto done = [self = shared_from_this(),
+                 user = std::move(user)](core::result<state::archive_record> r) {
+        user(std::move(r));
+        std::lock_guard lock(self->archives_mu_);
+        if (--self->archives_pending_ == 0) {
+            self->archives_cv_.notify_all();
+        }
+    };
     read_whole_log(
         deps_.log, log_key(id), config_.max_log,
         [self = shared_from_this(), id, done = std::move(done)](core::result<state::log_slice> r) {

@@ -29,6 +29,8 @@
 
 #include <atomic>
 #include <boost/asio/any_io_executor.hpp>
+#include <chrono>
+#include <condition_variable>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -100,6 +102,9 @@ class chat_service : public std::enable_shared_from_this<chat_service> {
     /// with true if the user was not muted before.
     void mute(const std::string& broadcast_id, const std::string& user_id,
               state::completion<bool> done);
+    /// Lifts a mute and tells the room; completes with true if the user was muted.
+    void unmute(const std::string& broadcast_id, const std::string& user_id,
+                state::completion<bool> done);
 
     /// True when `user_id` may send now (per-user token bucket on this node).
     bool take_send_token(const std::string& user_id);
@@ -110,6 +115,11 @@ class chat_service : public std::enable_shared_from_this<chat_service> {
     void on_broadcast_change(const media::broadcast_record& record);
     /// Completes once the archive of `broadcast_id` is written (tests, shutdown).
     void archive(const std::string& broadcast_id, state::completion<state::archive_record> done);
+    /// Blocks (never on an event loop: shutdown's thread) until every archive started has
+    /// completed, or `timeout` passed; false on the timeout. Shutdown calls it after ending
+    /// the broadcasts and before joining the file pool, so that an archive whose log read
+    /// completes late still finds the pool to write on.
+    bool wait_for_archives(std::chrono::milliseconds timeout);
 
     /// Drops every room and subscription (shutdown, before the event loops are destroyed).
     void close();
@@ -133,6 +143,10 @@ class chat_service : public std::enable_shared_from_this<chat_service> {
     std::unique_ptr<auth::rate_limiter> send_limiter_;
     std::string node_prefix_;
     std::atomic<std::uint64_t> message_seq_{0};
+
+    std::mutex archives_mu_;
+    std::condition_variable archives_cv_;
+    std::size_t archives_pending_ = 0;
 
     std::mutex rooms_mu_;
     std::unordered_map<std::string, room_slot> rooms_;

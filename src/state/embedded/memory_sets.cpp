@@ -1,4 +1,4 @@
-// memory_sets: SADD / SISMEMBER / SCARD / DEL on a striped map of hash sets.
+// memory_sets: SADD / SISMEMBER / SCARD / DEL / SREM on a striped map of hash sets.
 #include "state/embedded/memory_state.hpp"
 #include "state/limits.hpp"
 
@@ -40,6 +40,23 @@ void memory_sets::remove(std::string key, completion<bool> done) {
         return;
     }
     done(sets_.with(key, [&](auto& m) { return m.erase(key) > 0; }));
+}
+
+void memory_sets::remove_member(std::string key, std::string member, completion<bool> done) {
+    if (auto e = check_key(key); e || (e = check_member(member))) {
+        done(std::move(*e));
+        return;
+    }
+    done(sets_.with(key, [&](auto& m) {
+        auto it = m.find(key);
+        if (it == m.end() || it->second.erase(member) == 0) {
+            return false;
+        }
+        if (it->second.empty()) {
+            m.erase(it); // as Redis: a set with no member does not exist
+        }
+        return true;
+    }));
 }
 
 } // namespace livehouse::state::embedded

@@ -90,6 +90,7 @@ class memory_sets final : public sets {
     void contains(std::string key, std::string member, completion<bool> done) override;
     void size(std::string key, completion<std::size_t> done) override;
     void remove(std::string key, completion<bool> done) override;
+    void remove_member(std::string key, std::string member, completion<bool> done) override;
 
   private:
     striped_map<std::unordered_set<std::string>> sets_;

@@ -5,7 +5,7 @@
 //
 // Data layout (every key is a state::key_space key, "service|phase|name"):
 // - counters: a string per key (INCRBY/GET/DEL); sorted sets: a zset (ZINCRBY/ZREVRANGE/...);
-//   sets: a set (SADD/SISMEMBER/SCARD/DEL);
+//   sets: a set (SADD/SISMEMBER/SCARD/DEL/SREM);
 // - bus: sharded channels named by the key (SPUBLISH/SSUBSCRIBE);
 // - inventory K: "{K}:inv" (hash: stock, sold, held), "{K}:exp" (zset: hold id -> expiry in
 //   ms of the server's clock), "{K}:qty" (hash: hold id -> items); the hash tag keeps the three
@@ -65,6 +65,7 @@ class redis_sets final : public sets {
     void contains(std::string key, std::string member, completion<bool> done) override;
     void size(std::string key, completion<std::size_t> done) override;
     void remove(std::string key, completion<bool> done) override;
+    void remove_member(std::string key, std::string member, completion<bool> done) override;
 
   private:
     std::shared_ptr<client> client_;

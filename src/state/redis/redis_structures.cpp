@@ -178,4 +178,14 @@ void redis_sets::remove(std::string key, completion<bool> done) {
     call(*client_, {"DEL", std::move(key)}, std::move(route), std::move(done), as_bool);
 }
 
+void redis_sets::remove_member(std::string key, std::string member, completion<bool> done) {
+    if (auto e = check_key(key); e || (e = check_member(member))) {
+        done(std::move(*e));
+        return;
+    }
+    auto route = key;
+    call(*client_, {"SREM", std::move(key), std::move(member)}, std::move(route), std::move(done),
+         as_bool);
+}
+
 } // namespace livehouse::state::redis

@@ -70,6 +70,8 @@ TEST(ChatServerMessages, DeleteHistoryAndControlMessages) {
     EXPECT_EQ(json::parse(render_skipped(3))["count"], 3);
     EXPECT_EQ(json::parse(render_status("suspended"))["status"], "suspended");
     EXPECT_EQ(json::parse(render_muted("u1"))["user"], "u1");
+    EXPECT_EQ(json::parse(render_unmuted("u\"1"))["user"], "u\"1");
+    EXPECT_EQ(json::parse(render_unmuted("u1"))["type"], "unmuted");
 }
 
 TEST(ChatServerMessages, EntryOffsetRejectsWhatIsNotAnEntry) {
