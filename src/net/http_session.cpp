@@ -106,6 +106,11 @@ struct reply_slot {
 http_session::http_session(asio::ip::tcp::socket socket, std::shared_ptr<http_shared_state> shared)
     : stream_(std::move(socket)), exec_(stream_.get_executor()), shared_(std::move(shared)),
       send_deadline_(exec_) {
+    boost::system::error_code ec;
+    const auto ep = stream_.socket().remote_endpoint(ec);
+    if (!ec) {
+        remote_ip_ = ep.address().to_string();
+    }
     shared_->open.fetch_add(1);
     shared_->open_gauge.inc();
 }
@@ -250,6 +255,7 @@ void http_session::on_request() {
     }
 
     route_name_ = m.route_name;
+    m.params.emplace(remote_address_param, remote_ip_);
     if (m.websocket != nullptr && is_websocket_upgrade(req_)) {
         upgrade(m);
         return;

@@ -60,6 +60,7 @@ class http_session : public std::enable_shared_from_this<http_session> {
     void close();
 
     boost::beast::tcp_stream stream_;
+    std::string remote_ip_; ///< the peer's address, for route_params (remote_address_param)
     boost::asio::any_io_executor exec_;
     std::shared_ptr<http_shared_state> shared_;
     boost::beast::flat_buffer buffer_;

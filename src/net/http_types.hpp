@@ -50,7 +50,13 @@ struct response {
 using responder = std::function<void(response)>;
 
 /// Path parameters captured by the router: "/hls/{id}/{file}" -> {"id": ..., "file": ...}.
+/// The session adds remote_address_param.
 using route_params = std::unordered_map<std::string, std::string>;
+
+/// The peer's IP address ("127.0.0.1", "::1"; no port) in every handler's route_params, set by
+/// the session from the socket (never from a header, so a client cannot choose it). A name no
+/// "{capture}" can have. Behind a proxy it is the proxy's address.
+inline constexpr const char* remote_address_param = ":remote";
 
 using handler = std::function<void(const request&, const route_params&, responder)>;
 

@@ -329,9 +329,18 @@ core::result<void> app::build(const std::string& ready_file) {
         },
         "metrics");
     services::api::register_routes(*router_, *services_);
-    services::auth::register_routes(
-        *router_, *services_,
-        {.allow_guests = cfg_.auth.allow_guests, .guests_per_address = {}, .guests_overall = {}});
+    {
+        // Per address: the bucket holds a minute's worth. Overall: 20 seconds' worth.
+        const double per_address = cfg_.auth.guests_per_address_per_minute;
+        const double overall = cfg_.auth.guests_per_second;
+        services::auth::register_routes(
+            *router_, *services_,
+            {.allow_guests = cfg_.auth.allow_guests,
+             .guests_per_address = {.per_second = per_address / 60.0,
+                                    .burst = per_address,
+                                    .max_keys = 10000},
+             .guests_overall = {.per_second = overall, .burst = overall * 20, .max_keys = 1}});
+    }
     services::origin::register_routes(*router_, *services_);
 
     // ---- Chat -------------------------------------------------------------------------------

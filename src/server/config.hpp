@@ -49,8 +49,10 @@ struct auth_section {
     /// HMAC key, at least 32 bytes. "": LIVEHOUSE_AUTH_TOKEN_SECRET, else
     /// <data_dir>/auth.secret (generated on first start, never printed).
     std::string token_secret;
-    int token_ttl_seconds = 86400; ///< lifetime of guest tokens
-    bool allow_guests = true;      ///< POST /api/v1/auth/guest (403 when false)
+    int token_ttl_seconds = 86400;          ///< lifetime of guest tokens
+    bool allow_guests = true;               ///< POST /api/v1/auth/guest (403 when false)
+    int guests_per_address_per_minute = 10; ///< guest tokens per client address (burst: same)
+    int guests_per_second = 5;              ///< guest tokens for all clients (burst: 20 s worth)
 };
 
 /// Where shared state lives (docs/ARCHITECTURE.md, "State: what lives where"). "auto": the

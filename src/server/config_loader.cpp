@@ -38,7 +38,7 @@ struct key_spec {
 };
 
 // clang-format off
-const std::array<key_spec, 48> keys = {{
+const std::array<key_spec, 50> keys = {{
     {"server", "host", "LIVEHOUSE_HOST", "--host", value_type::string, 0, 0, "", false,
      nullptr, [](config& c, std::string v) { c.server.host = std::move(v); }},
     {"server", "bind", "LIVEHOUSE_BIND", "--bind", value_type::string, 0, 0, "", false,
@@ -92,6 +92,11 @@ const std::array<key_spec, 48> keys = {{
      [](config& c, std::int64_t v) { c.auth.token_ttl_seconds = static_cast<int>(v); }, nullptr},
     {"auth", "allow_guests", "", "", value_type::boolean, 0, 0, "", true,
      nullptr, nullptr, [](config& c, bool v) { c.auth.allow_guests = v; }},
+    {"auth", "guests_per_address_per_minute", "", "", value_type::integer, 1, 100000, "", true,
+     [](config& c, std::int64_t v) { c.auth.guests_per_address_per_minute = static_cast<int>(v); },
+     nullptr},
+    {"auth", "guests_per_second", "", "", value_type::integer, 1, 100000, "", true,
+     [](config& c, std::int64_t v) { c.auth.guests_per_second = static_cast<int>(v); }, nullptr},
 
     {"state", "phase", "LIVEHOUSE_STATE_PHASE", "", value_type::string, 0, 0, "", false,
      nullptr, [](config& c, std::string v) { c.state.phase = std::move(v); }},

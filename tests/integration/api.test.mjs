@@ -351,3 +351,25 @@ describe('HTTP API', {timeout : 60000}, () => {
         }
     });
 });
+
+// The per-address bucket keys on the TCP peer (the socket, never a header): a second source
+// address has a bucket of its own, and X-Forwarded-For changes nothing.
+describe('guest tokens are rate limited per client address', {timeout : 60000}, () => {
+    let server;
+    after(async () => { await server?.stop(); });
+
+    it('refuses an address past its minute, not its neighbour', async () => {
+        server = await h.startServer({config : {auth : {guests_per_address_per_minute : 3}}});
+        const guest = (opts = {}) =>
+            server.request('POST', '/api/v1/auth/guest', {json : {name : 'Ann'}, ...opts});
+        for (let i = 0; i < 3; i++)
+            assert.equal((await guest()).status, 201, `guest ${i} from 127.0.0.1`);
+        const refused = await guest({headers : {'X-Forwarded-For' : '203.0.113.9'}});
+        assertJsonError(refused, 429, 'the fourth from 127.0.0.1');
+        assert.match(refused.json().error, /too many guest accounts/);
+        const retry = refused.headers['retry-after'];
+        assert.ok(Number(retry) >= 1, `Retry-After ${retry}`);
+        const other = await guest({localAddress : '127.0.0.2'});
+        assert.equal(other.status, 201, `from 127.0.0.2: ${other.text}`);
+    });
+});

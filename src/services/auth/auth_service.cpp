@@ -36,10 +36,10 @@ std::string expires_at(const user& u) {
             std::chrono::seconds(u.expires_at))));
 }
 
-/// The client's address, as the rate limit's key. "" while net does not tell (see the TODO in
-/// auth_service.hpp): then only the overall bucket applies.
-std::string remote_address(const net::request&) {
-    return {};
+/// The client's address (the socket's peer, from net), the per-address bucket's key.
+std::string remote_address(const net::route_params& params) {
+    const auto it = params.find(net::remote_address_param);
+    return it == params.end() ? std::string() : it->second;
 }
 
 class auth_service {
@@ -48,7 +48,8 @@ class auth_service {
         : ctx_(ctx), allow_guests_(options.allow_guests), per_address_(options.guests_per_address),
           overall_(options.guests_overall) {}
 
-    void guest(const net::request& req, const net::route_params&, const net::responder& respond) {
+    void guest(const net::request& req, const net::route_params& params,
+               const net::responder& respond) {
         if (!allow_guests_) {
             respond(error(status::forbidden, "guest accounts are disabled"));
             return;
@@ -79,7 +80,7 @@ class auth_service {
         // also gets nothing.
         const auto now = ctx_.clock.now();
         std::chrono::seconds retry{0};
-        const auto address = remote_address(req);
+        const auto address = remote_address(params);
         if ((!address.empty() && !per_address_.try_acquire(address, now, &retry)) ||
             !overall_.try_acquire("", now, &retry)) {
             auto r = error(status::too_many_requests, "too many guest accounts; retry later");

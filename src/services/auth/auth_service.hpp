@@ -7,10 +7,9 @@
 //
 // name: 1..32 code points after trimming, no control characters (400 {"error": "name: ..."}).
 // Guests may be switched off ([auth] allow_guests = false: 403). Guest creation is rate
-// limited: a token bucket per client address (10 per minute, burst 10), and one for all
-// clients together (5 per second, burst 100); over either, 429 with Retry-After.
-// TODO(net): the HTTP request does not carry the peer's address yet, so only the overall
-// bucket applies; remote_address() in auth_service.cpp is the one place to change.
+// limited: a token bucket per client address (the socket's peer; 10 per minute, burst 10:
+// [auth] guests_per_address_per_minute), and one for all clients together (5 per second,
+// burst 100: [auth] guests_per_second); over either, 429 with Retry-After.
 //
 // Responses carry tokens and are never stored (no-store); CORS is on, so a site's page on
 // another origin can ask for a guest token (no cookies are involved).

@@ -346,7 +346,8 @@ export class LivehouseServer {
 
     /**
      * An HTTP request to this server. opts: headers, body (string|Buffer), json (serialized as
-     * the body), admin (adds the Bearer token), token (a specific Bearer token), timeoutMs.
+     * the body), admin (adds the Bearer token), token (a specific Bearer token), timeoutMs,
+     * localAddress (the client's source address, e.g. '127.0.0.2').
      */
     request(method, p, opts = {}) {
         const headers = {...opts.headers};
@@ -360,7 +361,8 @@ export class LivehouseServer {
             headers['Content-Type'] ??= 'application/json';
         }
         return httpRequest(
-            {port : this.httpPort, method, path : p, headers, body, timeoutMs : opts.timeoutMs});
+            {port : this.httpPort, method, path : p, headers, body, timeoutMs : opts.timeoutMs,
+             localAddress : opts.localAddress});
     }
 
     get(p, opts) { return this.request('GET', p, opts); }

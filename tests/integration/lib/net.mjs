@@ -17,13 +17,15 @@ import net from 'node:net';
  *                    text:string, json:()=>any}>} rejects on a network error or timeout.
  */
 export function httpRequest(
-    {port, host = '127.0.0.1', method = 'GET', path, headers = {}, body, timeoutMs = 10000}) {
+    {port, host = '127.0.0.1', method = 'GET', path, headers = {}, body, timeoutMs = 10000,
+     localAddress}) {
     return new Promise((resolve, reject) => {
         const h = {...headers};
         if (body !== undefined)
             h['Content-Length'] = Buffer.byteLength(body);
         let done = false;
-        const req = http.request({host, port, method, path, headers : h, agent : false}, (res) => {
+        const req = http.request({host, port, method, path, headers : h, agent : false, localAddress},
+                                 (res) => {
             const chunks = [];
             res.on('data', (c) => chunks.push(c));
             res.on('error', (e) => {
