@@ -418,6 +418,9 @@ void app::schedule_tick() {
         }
         // Grace periods: suspended broadcasts whose publisher did not come back end here.
         registry_->tick();
+        if (chat_) {
+            chat_->tick();
+        }
         schedule_tick();
     });
 }

@@ -365,6 +365,40 @@ describe('chat across two nodes sharing Redis', {timeout : 120000}, () => {
            const rh = await back.history();
            assert.deepEqual(rh.messages.map((m) => m.offset), [ 36, 37, 38, 39, 40 ]);
        });
+
+    // Node two has no copy of the broadcast (a chat-only node): its messages get the media
+    // position from node one's clock events, so the VOD replay puts them in the right place.
+    it('a chat-only node stamps the media position of the node that ingests', async () => {
+        const b = await one.createBroadcast('positions');
+        const pub = h.publish({rtmpUrl : one.rtmpUrl, key : b.stream_key});
+        try {
+            await one.waitForStatus(b.id, 'live', 20000, {publisher : pub});
+            const ann = await guest(one, 'Ann');
+            const bob = await guest(two, 'Bob');
+            const a1 = await ChatClient.connect(one, b.id, {token : ann.token});
+            const b2 = await ChatClient.connect(two, b.id, {token : bob.token});
+            clients.push(a1, b2);
+            await a1.history();
+            await b2.history();
+            await h.delay(3000); // node one's clock (every 2 s) reaches node two's room
+            const pair = async (tag) => {
+                a1.say(`one ${tag}`);
+                b2.say(`two ${tag}`);
+                const m1 = await a1.waitFor('message', (m) => m.text === `one ${tag}`);
+                const m2 = await a1.waitFor('message', (m) => m.text === `two ${tag}`);
+                return [ m1.position, m2.position ];
+            };
+            const [p1, q1] = await pair('early');
+            await h.delay(3000);
+            const [p2, q2] = await pair('late');
+            assert.ok(p1 > 0 && q1 > 0, `positions ${p1} (one) ${q1} (two)`);
+            assert.ok(Math.abs(q1 - p1) < 1.5, `two stamps what one does: ${q1} vs ${p1}`);
+            assert.ok(Math.abs(q2 - p2) < 1.5, `two stamps what one does: ${q2} vs ${p2}`);
+            assert.ok(q2 - q1 >= 2 && q2 - q1 < 5, `two's positions advance: ${q1} -> ${q2}`);
+        } finally {
+            await pub.stop();
+        }
+    });
 });
 
 describe('chat archive and replay', {timeout : 180000}, () => {

@@ -98,7 +98,45 @@ double chat_service::position(std::string_view id) const {
     if (auto b = deps_.registry.find(id)) {
         return b->snapshot()->position_s(deps_.clock.now());
     }
-    return 0;
+    std::lock_guard lock(rooms_mu_);
+    const auto it = rooms_.find(std::string(id));
+    if (it == rooms_.end() || !it->second.clock) {
+        return 0;
+    }
+    const auto& c = *it->second.clock;
+    if (!c.live) {
+        return c.position_s; // suspended: the media timeline waits for the publisher
+    }
+    return c.position_s + std::chrono::duration<double>(deps_.clock.now() - c.at).count();
+}
+
+void chat_service::on_clock(const std::string& id, const codec::chat::clock_reading& c) {
+    if (deps_.registry.find(id)) {
+        return; // ours (our own event coming back): the registry knows better
+    }
+    std::lock_guard lock(rooms_mu_);
+    if (auto it = rooms_.find(id); it != rooms_.end()) {
+        it->second.clock = clock_anchor{c.position_s, c.live, deps_.clock.now()};
+    }
+}
+
+void chat_service::tick() {
+    if (++ticks_ % clock_period_ticks != 0) {
+        return;
+    }
+    const auto now = deps_.clock.now();
+    for (const auto& b : deps_.registry.list()) {
+        const auto snap = b->snapshot();
+        if (snap->status != media::broadcast_status::live &&
+            snap->status != media::broadcast_status::suspended) {
+            continue;
+        }
+        deps_.bus.publish(
+            channel(b->id()),
+            core::make_shared_bytes(codec::chat::render_clock(
+                snap->position_s(now), snap->status == media::broadcast_status::live)),
+            [](core::result<void>) {});
+    }
 }
 
 std::shared_ptr<room> chat_service::acquire_room(const std::string& id) {
@@ -114,12 +152,22 @@ std::shared_ptr<room> chat_service::acquire_room(const std::string& id) {
     rooms_gauge_->inc();
     std::weak_ptr<room> weak = slot.r;
     // Entries of the log (message, delete) are paced; events (status, muted) go out at once.
-    auto on_payload = [weak](std::string_view, const core::shared_bytes& payload) {
+    auto on_payload = [weak, svc = weak_from_this(), id](std::string_view,
+                                                         const core::shared_bytes& payload) {
         auto r = weak.lock();
         if (!r || !payload) {
             return;
         }
         const auto type = codec::chat::entry_type(*payload);
+        if (type == "clock") {
+            // Between nodes only: kept for position(), never shown to viewers.
+            if (auto c = codec::chat::parse_clock(*payload); c) {
+                if (auto s = svc.lock()) {
+                    s->on_clock(id, *c);
+                }
+            }
+            return;
+        }
         if (type == "message" || type == "delete") {
             r->on_entry(payload, codec::chat::entry_offset(*payload).value_or(0),
                         type == "message");
