@@ -4,18 +4,20 @@
 # (livehouse_chat_load): deliveries/s, delivery latency p50/p90/p99/max, the server's RSS per
 # idle connection, server and client CPU per million deliveries, skipped notices (must be 0).
 #
-# Each row gets a fresh server (so that the idle-memory figure is not memory freed by a previous
+# Each row gets fresh servers (so that the idle-memory figure is not memory freed by a previous
 # row and reused) in a private temp dir on free loopback ports: [server] threads = 2, and [chat]
 # limits that thin or refuse nothing (user_messages_per_minute and user_burst far above the
 # rate, deliver_per_second above it): the bench is of fan-out, not of pacing.
 #
-# Descriptors: the server holds one per reader, so a row needs RLIMIT_NOFILE above N in the
-# server process. The script raises the soft limit to the hard one; a row above what the hard
-# limit allows (N + BENCH_FD_RESERVE) is run once at the largest N that fits and marked so, and
-# the rows above it are listed as not run. The client spreads its readers over as many processes
-# as its own limit needs. No sysctl is changed: the script prints the ones that matter
-# (ip_local_port_range: the client binds 127.0.0.1..127.0.0.8 so ports do not run out;
-# somaxconn: the ramp is paced; fs.nr_open).
+# Descriptors: a server holds one per reader, so one process takes at most RLIMIT_NOFILE -
+# BENCH_FD_RESERVE readers (the script raises the soft limit to the hard one). A row above that
+# runs on as many nodes as it needs (BENCH_NODES forces a count): a private redis-server, the
+# first node owning the broadcast, the others taking its room as chat-only nodes
+# ([chat] accept_unknown_broadcasts), readers spread over the nodes round-robin, senders on the
+# first; memory and CPU are the nodes' sums (redis-server's CPU is not in them). The client
+# spreads its readers over as many processes as its own limit needs. No sysctl is changed: the
+# script prints the ones that matter (ip_local_port_range: the client binds 127.0.0.1..127.0.0.8
+# so ports do not run out; somaxconn: the ramp is paced; fs.nr_open).
 #
 # Builds nothing: expects build/src/server/livehouse and build/bench/livehouse_chat_load
 # (cmake --build build --target livehouse livehouse_chat_load).
@@ -23,8 +25,9 @@
 # Usage: bench/chat_bench.sh        (~1 min per row with the defaults)
 # Environment: BENCH_CONNECTIONS="20000 50000", BENCH_RATE=100, BENCH_DURATION=20,
 # BENCH_SENDERS=4, BENCH_RAMP=5000, BENCH_SOURCE_IPS=8, BENCH_CLIENT_THREADS=1,
-# BENCH_SERVER_THREADS=2, BENCH_FD_RESERVE=100, BENCH_FLUSH_MS=100 ([chat] flush_interval_ms), LIVEHOUSE_BIN, LIVEHOUSE_CHAT_LOAD,
-# BENCH_KEEP=1 (keep the server dirs). Prints RESULT lines (stderr: progress) and a markdown
+# BENCH_SERVER_THREADS=2 (per node), BENCH_FD_RESERVE=100, BENCH_FLUSH_MS=100 ([chat]
+# flush_interval_ms), BENCH_NODES (default: as the descriptor limit needs), LIVEHOUSE_BIN,
+# LIVEHOUSE_CHAT_LOAD, BENCH_KEEP=1 (keep the server dirs). Prints RESULT lines (stderr: progress) and a markdown
 # table.
 set -euo pipefail
 
@@ -49,7 +52,7 @@ tool=${LIVEHOUSE_CHAT_LOAD:-$root/build/bench/livehouse_chat_load}
 [[ -x $tool ]] || bench_die "$tool not built (cmake --build build --target livehouse_chat_load)"
 command -v curl >/dev/null || bench_die "curl not found"
 
-trap bench_cleanup EXIT
+trap 'chat_nodes_stop; bench_cleanup' EXIT
 bench_raise_nofile
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 nofile=$(ulimit -n)
@@ -60,11 +63,12 @@ for s in net.ipv4.ip_local_port_range net.core.somaxconn fs.nr_open; do
     bench_log "$(sysctl "$s" 2>/dev/null || echo "$s: unreadable")"
 done
 
-# chat_server_start: a livehouse like bench_server_start's, with the chat bench's config.
-chat_server_start() {
+# chat_node_start <redis address or ""> <accept unknown broadcasts: true|false>: one livehouse
+# like bench_server_start's, with the chat bench's config; appends to node_pids, node_ports,
+# node_dirs.
+chat_node_start() {
     mkdir -p "$BENCH_DIR"
     srv_dir=$(mktemp -d "$BENCH_DIR/run-chat.XXXXXX")
-    srv_token="bench-$RANDOM$RANDOM$RANDOM"
     cat >"$srv_dir/livehouse.toml" <<EOF
 [server]
 threads = $server_threads
@@ -73,7 +77,10 @@ threads = $server_threads
 level = "warn"
 
 [auth]
-token_secret = "chat-bench-$RANDOM$RANDOM-0123456789abcdef0123456789abcdef"
+token_secret = "$node_secret"
+
+[state]
+redis = "$1"
 
 [chat]
 # Nothing thinned or refused: $rate messages/s from $senders users.
@@ -81,9 +88,64 @@ user_messages_per_minute = 6000000
 user_burst = 1000000
 deliver_per_second = 1000000
 flush_interval_ms = $flush_ms
+accept_unknown_broadcasts = $2
 EOF
     bench_livehouse_spawn
-    bench_log "livehouse up: pid $srv_pid, http 127.0.0.1:$srv_http_port, dir $srv_dir"
+    bench_log "livehouse up: pid $srv_pid, http 127.0.0.1:$srv_http_port, redis '$1', dir $srv_dir"
+    node_pids+=("$srv_pid")
+    node_ports+=("$srv_http_port")
+    node_dirs+=("$srv_dir")
+    srv_pid=""
+    srv_dir=""
+}
+
+# chat_nodes_start <n>: n nodes; with n > 1 they share a private redis-server (the first owns
+# the broadcast, the others take its room as chat-only nodes). Sets srv_token and srv_http_port
+# (the first node's).
+node_pids=() node_ports=() node_dirs=() redis_pid="" redis_dir=""
+chat_nodes_start() {
+    node_pids=() node_ports=() node_dirs=()
+    srv_token="bench-$RANDOM$RANDOM$RANDOM"
+    node_secret="chat-bench-$RANDOM$RANDOM-0123456789abcdef0123456789abcdef"
+    local redis=""
+    if (($1 > 1)); then
+        command -v redis-server >/dev/null || bench_die "redis-server not found (scripts/install-deps.sh)"
+        mkdir -p "$BENCH_DIR"
+        redis_dir=$(mktemp -d "$BENCH_DIR/run-redis.XXXXXX")
+        local redis_port
+        redis_port=$(bench_free_port)
+        redis-server --port "$redis_port" --bind 127.0.0.1 --dir "$redis_dir" --save '' \
+            --appendonly no >"$redis_dir/redis.log" 2>&1 &
+        redis_pid=$!
+        local i
+        for ((i = 0; i < 50; i++)); do
+            bench_port_open "$redis_port" && break
+            sleep 0.1
+        done
+        bench_port_open "$redis_port" || bench_die "redis-server did not start"
+        redis="127.0.0.1:$redis_port"
+    fi
+    local k
+    for ((k = 0; k < $1; k++)); do
+        if ((k == 0)); then chat_node_start "$redis" false; else chat_node_start "$redis" true; fi
+    done
+    srv_http_port=${node_ports[0]}
+}
+
+chat_nodes_stop() {
+    local p
+    for p in "${node_pids[@]}"; do
+        srv_pid=$p
+        bench_server_stop
+    done
+    if [[ -n $redis_pid ]]; then
+        kill "$redis_pid" 2>/dev/null || true
+        wait "$redis_pid" 2>/dev/null || true
+    fi
+    if [[ -z ${BENCH_KEEP:-} ]]; then
+        rm -rf -- "${node_dirs[@]}" ${redis_dir:+"$redis_dir"}
+    fi
+    node_pids=() node_dirs=() redis_pid="" redis_dir=""
 }
 
 chat_broadcast_new() {
@@ -99,35 +161,30 @@ chat_broadcast_new() {
 value() { tr ' ' '\n' <<<"$2" | sed -n "s/^$1=//p"; }
 
 rows=()
-capped=""
 for requested in $connections_list; do
     n=$requested
+    # As many nodes as the descriptor limit needs (or BENCH_NODES), sharing the room via Redis.
+    nodes=${BENCH_NODES:-$(((n + fd_cap - 1) / fd_cap))}
+    ((n <= nodes * fd_cap)) || bench_die "$n readers need more than $nodes nodes of $fd_cap descriptors"
     note=""
-    if ((n > fd_cap)); then
-        if [[ -n $capped ]]; then
-            rows+=("| $requested | not run: RLIMIT_NOFILE $nofile (a $capped row was run at $fd_cap) | | | | | | | | | | | |")
-            continue
-        fi
-        capped=$requested
-        n=$fd_cap
-        note=" (asked $requested; RLIMIT_NOFILE $nofile)"
-    fi
-    chat_server_start
+    ((nodes > 1)) && note=" on $nodes nodes + Redis"
+    chat_nodes_start "$nodes"
     id=$(chat_broadcast_new)
     bench_log "row: $n readers$note, broadcast $id"
+    pid_args=()
+    for p in "${node_pids[@]}"; do pid_args+=(--server-pid "$p"); done
+    ports=$(IFS=,; echo "${node_ports[*]}")
     set +e
-    line=$("$tool" --port "$srv_http_port" --broadcast "$id" --connections "$n" \
-        --ramp-per-second "$ramp" --source-ips "$source_ips" --threads "$client_threads" \
-        --server-pid "$srv_pid" --rate "$rate" --duration "$duration" --senders "$senders" |
-        grep '^RESULT ')
+    line=$("$tool" --port "$srv_http_port" --reader-ports "$ports" --broadcast "$id" \
+        --connections "$n" --ramp-per-second "$ramp" --source-ips "$source_ips" \
+        --threads "$client_threads" "${pid_args[@]}" --rate "$rate" --duration "$duration" \
+        --senders "$senders" | grep '^RESULT ')
     rc=${PIPESTATUS[0]}
     set -e
     load=$(bench_load1)
-    bench_server_stop
-    [[ -z ${BENCH_KEEP:-} ]] && rm -rf -- "$srv_dir"
-    srv_dir=""
+    chat_nodes_stop
     [[ -n $line ]] || bench_die "livehouse_chat_load printed no RESULT (exit $rc)"
-    echo "$line load1=$load requested=$requested"
+    echo "$line load1=$load requested=$requested nodes=$nodes"
     clean="yes"
     ((rc == 0)) || clean="no (exit $rc)"
     rss_kb=$(awk -v b="$(value rss_per_conn_b "$line")" 'BEGIN { printf "%.2f", b / 1024 }')

@@ -30,6 +30,10 @@
 // Source addresses: one (source address, destination) pair runs out of ephemeral ports near
 // 28k (net.ipv4.ip_local_port_range), so connection i binds 127.0.0.(1 + i % --source-ips)
 // before connecting, with IP_BIND_ADDRESS_NO_PORT so that the port is picked per 4-tuple.
+//
+// Several nodes (a room larger than one process may hold): --reader-ports spreads the readers
+// over nodes that share the room through Redis, round-robin; the senders post to --port; and
+// --server-pid, repeated, sums the nodes' memory and CPU.
 #include "codec/jwt/hs256.hpp"
 #include "codec/websocket/frame.hpp"
 
@@ -99,7 +103,11 @@ struct options {
     unsigned source_ips = 8;
     unsigned threads = 1;
     unsigned processes = 0;
-    int server_pid = 0;
+    /// Server processes, for memory and CPU (summed): one per node of a multi-node room.
+    std::vector<int> server_pids;
+    /// Where readers connect, round-robin (several nodes sharing a room through Redis); empty:
+    /// `port`. Senders always use `port`.
+    std::vector<std::uint16_t> reader_ports;
     double rate = 100;
     double duration_s = 20;
     unsigned senders = 4;
@@ -412,6 +420,20 @@ memory_sample server_memory(int pid) {
             proc_kib(fmt::format("/proc/{}/smaps_rollup", pid), "Pss")};
 }
 
+/// The sum over every server process (-1 if one cannot be read).
+memory_sample server_memory(const std::vector<int>& pids) {
+    if (pids.empty()) {
+        return {};
+    }
+    memory_sample sum{0, 0};
+    for (const int pid : pids) {
+        const auto m = server_memory(pid);
+        sum.rss_kib = m.rss_kib < 0 || sum.rss_kib < 0 ? -1 : sum.rss_kib + m.rss_kib;
+        sum.pss_kib = m.pss_kib < 0 || sum.pss_kib < 0 ? -1 : sum.pss_kib + m.pss_kib;
+    }
+    return sum;
+}
+
 // ---- receivers: one epoll loop per thread ----------------------------------------------------
 
 enum class phase : std::uint8_t { idle, connecting, upgrading, open, done };
@@ -519,7 +541,9 @@ class receiver_loop {
                 return;
             }
         }
-        const auto dst = make_address(o_.host, o_.port);
+        const auto dst = make_address(
+            o_.host,
+            o_.reader_ports.empty() ? o_.port : o_.reader_ports[global % o_.reader_ports.size()]);
         if (::connect(c.fd, reinterpret_cast<const sockaddr*>(&dst), sizeof dst) != 0 &&
             errno != EINPROGRESS) {
             fail(c, fmt::format("connect: {}", std::strerror(errno)));
@@ -1349,6 +1373,16 @@ int run(const options& o, report& rep) {
     rep.threads = std::max(1U, o.threads);
     const double clk = static_cast<double>(sysconf(_SC_CLK_TCK));
     const auto ticks = [&](int pid) { return static_cast<double>(cpu_ticks(pid)) / clk; };
+    const auto server_ticks = [&] {
+        if (o.server_pids.empty()) {
+            return -1.0;
+        }
+        double t = 0;
+        for (const int pid : o.server_pids) {
+            t += ticks(pid);
+        }
+        return t;
+    };
 
     // Tokens first (before forking: a refusal stops the run before any load).
     std::vector<std::string> tokens = o.tokens;
@@ -1361,8 +1395,8 @@ int run(const options& o, report& rep) {
         tokens.push_back(std::move(t));
     }
 
-    rep.mem_before = server_memory(o.server_pid);
-    const double srv_cpu0 = o.server_pid > 0 ? ticks(o.server_pid) : -1;
+    rep.mem_before = server_memory(o.server_pids);
+    const double srv_cpu0 = server_ticks();
 
     const std::uint64_t seed = std::random_device{}() * 0x9E3779B97F4A7C15ULL + 1;
     std::vector<worker> workers(procs);
@@ -1409,13 +1443,13 @@ int run(const options& o, report& rep) {
         }
     }
     rep.connect_s = seconds_between(t_start, mono_ns());
-    rep.server_cpu_connect_s = srv_cpu0 >= 0 ? ticks(o.server_pid) - srv_cpu0 : -1;
+    rep.server_cpu_connect_s = srv_cpu0 >= 0 ? server_ticks() - srv_cpu0 : -1;
     // Idle memory, once allocations settled (freed join-time buffers, the history sends).
     const auto settle_until = mono_ns() + static_cast<std::int64_t>(o.settle_s * 1e9);
     while (mono_ns() < settle_until) {
         pump_workers(workers, 100);
     }
-    rep.mem_idle = server_memory(o.server_pid);
+    rep.mem_idle = server_memory(o.server_pids);
     const std::uint64_t readers = total_status(workers, 2);
 
     // Phase 2: the senders.
@@ -1434,7 +1468,7 @@ int run(const options& o, report& rep) {
         }
         return t;
     };
-    const double srv_cpu1 = o.server_pid > 0 ? ticks(o.server_pid) : -1;
+    const double srv_cpu1 = server_ticks();
     const double cli_cpu1 = client_cpu();
     const auto t_send = mono_ns();
     const auto messages = static_cast<std::uint64_t>(std::llround(o.rate * o.duration_s));
@@ -1474,9 +1508,9 @@ int run(const options& o, report& rep) {
             break;
         }
     }
-    rep.server_cpu_s = srv_cpu1 >= 0 ? ticks(o.server_pid) - srv_cpu1 : -1;
+    rep.server_cpu_s = srv_cpu1 >= 0 ? server_ticks() - srv_cpu1 : -1;
     rep.client_cpu_s = client_cpu() - cli_cpu1;
-    rep.mem_after = server_memory(o.server_pid);
+    rep.mem_after = server_memory(o.server_pids);
 
     // Finals.
     for (auto& w : workers) {
@@ -1816,7 +1850,7 @@ int self_test(options o) {
     o.host = "127.0.0.1";
     o.port = ntohs(a.sin_port);
     o.broadcast = "selftest";
-    o.server_pid = server;
+    o.server_pids = {server};
     report rep;
     const int rc = run(o, rep);
     kill(server, SIGKILL);
@@ -1876,7 +1910,12 @@ int main(int argc, char** argv) {
                    "Reader processes (0: as few as RLIMIT_NOFILE allows)")
         ->check(CLI::Range(0U, 64U))
         ->capture_default_str();
-    cli.add_option("--server-pid", o.server_pid, "Server pid, for its memory and CPU (/proc)");
+    cli.add_option("--server-pid", o.server_pids,
+                   "Server pid, for its memory and CPU (/proc); repeat for several nodes (summed)");
+    cli.add_option("--reader-ports", o.reader_ports,
+                   "Ports readers connect to, round-robin (nodes sharing the room through Redis; "
+                   "default: --port)")
+        ->delimiter(',');
     cli.add_option("--rate", o.rate, "Messages per second, all senders together")
         ->check(CLI::PositiveNumber)
         ->capture_default_str();
