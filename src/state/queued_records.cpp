@@ -179,11 +179,11 @@ void queued_records::append(std::optional<core::error> refused, std::string payl
                        } else {
                            done(r.err().wrap(std::string(records_unavailable).append(": outbox")));
                        }
-                       // Last: once in_flight_ is 0 the destructor may run.
-                       {
-                           std::lock_guard lock(mutex_);
-                           --in_flight_;
-                       }
+                       // Last: once in_flight_ is 0 the destructor may run, and destroy cv_.
+                       // Notified under the lock so that it cannot until notify_all returned
+                       // (ThreadSanitizer caught pthread_cond_destroy racing the broadcast).
+                       std::lock_guard lock(mutex_);
+                       --in_flight_;
                        cv_.notify_all();
                    });
 }
