@@ -1,6 +1,8 @@
 // Client chat messages: parse with nlohmann-json in its no-throw mode, then check each field.
 #include "codec/chat/client_message.hpp"
 
+#include "codec/json/depth.hpp"
+
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
@@ -14,36 +16,6 @@ constexpr int max_depth = 4;
 
 refusal refuse(std::string code, std::string message, std::string ref = {}) {
     return refusal{std::move(code), std::move(message), std::move(ref)};
-}
-
-// Nesting is checked on the raw text before parsing, so "[[[[..." never builds a deep tree
-// (nlohmann's parser recurses per level).
-bool depth_ok(std::string_view text) {
-    int depth = 0;
-    bool in_string = false;
-    bool escaped = false;
-    for (char c : text) {
-        if (in_string) {
-            if (escaped) {
-                escaped = false;
-            } else if (c == '\\') {
-                escaped = true;
-            } else if (c == '"') {
-                in_string = false;
-            }
-            continue;
-        }
-        if (c == '"') {
-            in_string = true;
-        } else if (c == '{' || c == '[') {
-            if (++depth > max_depth) {
-                return false;
-            }
-        } else if (c == '}' || c == ']') {
-            --depth;
-        }
-    }
-    return true;
 }
 
 std::string_view trim(std::string_view s) {
@@ -84,7 +56,7 @@ std::variant<client_command, refusal> parse_client_message(std::string_view text
         return refuse("message_too_big", fmt::format("message of {} bytes (at most {})",
                                                      text.size(), limits.max_message_bytes));
     }
-    if (!depth_ok(text)) {
+    if (!json_depth_within(text, max_depth)) {
         return refuse("bad_json", fmt::format("JSON nested deeper than {}", max_depth));
     }
     const json doc = json::parse(text, nullptr, false);
