@@ -4,6 +4,7 @@
 #include "core/clock.hpp"
 #include "state/embedded/memory_bus.hpp"
 #include "state/embedded/memory_inventory.hpp"
+#include "state/embedded/memory_love_counts.hpp"
 #include "state/embedded/memory_room_log.hpp"
 #include "state/embedded/memory_state.hpp"
 #include "state/embedded/sqlite_records.hpp"
@@ -44,6 +45,7 @@ backends::~backends() {
     records_target_.reset();
     streams_.reset();
     inventory_.reset();
+    love_counts_.reset();
     room_log_.reset();
     bus_.reset();
     sets_.reset();
@@ -92,6 +94,7 @@ core::result<std::unique_ptr<backends>> backends::open(const backends_options& o
         b->inventory_ = std::make_unique<redis::redis_inventory>(b->redis_);
         // SPUBLISH from the append script, on the client bus_ subscribes with.
         b->room_log_ = std::make_unique<redis::redis_room_log>(b->redis_);
+        b->love_counts_ = std::make_unique<redis::redis_love_counts>(b->redis_);
         b->shared_name_ = redis_name;
     } else {
         b->counters_ = std::make_unique<embedded::memory_counters>();
@@ -101,6 +104,7 @@ core::result<std::unique_ptr<backends>> backends::open(const backends_options& o
         b->inventory_ = std::make_unique<embedded::memory_inventory>(wall_clock);
         // Publishes through the memory_bus above: that bus's subscribers get the appends.
         b->room_log_ = std::make_unique<embedded::memory_room_log>(*b->bus_);
+        b->love_counts_ = std::make_unique<embedded::memory_love_counts>();
         b->shared_name_ = "embedded";
     }
 

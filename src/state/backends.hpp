@@ -19,6 +19,7 @@
 #include "state/bus.hpp"
 #include "state/inventory.hpp"
 #include "state/keys.hpp"
+#include "state/love_counts.hpp"
 #include "state/records.hpp"
 #include "state/room_log.hpp"
 #include "state/shared_state.hpp"
@@ -63,6 +64,7 @@ class backends {
     /// Room logs on the shared backend; appends are published on bus(), so its subscribers get
     /// them.
     state::room_log& room_log() { return *room_log_; }
+    state::love_counts& love_counts() { return *love_counts_; }
     state::streams& streams() { return *streams_; }
     state::records& records() { return *records_front_; }
 
@@ -90,6 +92,7 @@ class backends {
     std::unique_ptr<state::bus> bus_;
     std::unique_ptr<state::inventory> inventory_;
     std::unique_ptr<state::room_log> room_log_; ///< publishes on bus_: destroyed before it
+    std::unique_ptr<state::love_counts> love_counts_;
     std::unique_ptr<state::streams> streams_;
     std::unique_ptr<state::records> records_target_;
     std::unique_ptr<state::records> records_front_owned_;

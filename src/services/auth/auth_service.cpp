@@ -127,8 +127,8 @@ class auth_service {
   private:
     service_context& ctx_;
     bool allow_guests_;
-    rate_limiter per_address_;
-    rate_limiter overall_;
+    core::rate_limiter per_address_;
+    core::rate_limiter overall_;
 };
 
 } // namespace

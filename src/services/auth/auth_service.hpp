@@ -18,8 +18,8 @@
 // limiters lock.
 #pragma once
 
+#include "core/rate_limiter.hpp"
 #include "net/router.hpp"
-#include "services/auth/rate_limiter.hpp"
 #include "services/service_context.hpp"
 
 #include <cstddef>
@@ -28,8 +28,8 @@ namespace livehouse::services::auth {
 
 struct auth_options {
     bool allow_guests = true;
-    rate_limit guests_per_address{10.0 / 60.0, 10, 10000};
-    rate_limit guests_overall{5.0, 100, 1};
+    core::rate_limit guests_per_address{10.0 / 60.0, 10, 10000};
+    core::rate_limit guests_overall{5.0, 100, 1};
 };
 
 /// Largest accepted request body.

@@ -1,8 +1,8 @@
 // chat_service: rooms, posting, moderation state, status events, archives.
 #include "services/chat/chat_service.hpp"
 
+#include "core/rate_limiter.hpp"
 #include "media/ids.hpp"
-#include "services/auth/rate_limiter.hpp"
 #include "services/chat/chat_archive.hpp"
 
 #include <algorithm>
@@ -50,8 +50,8 @@ std::shared_ptr<chat_service> chat_service::create(chat_config config, chat_deps
 
 chat_service::chat_service(chat_config config, chat_deps deps)
     : config_(std::move(config)), deps_(std::move(deps)),
-      send_limiter_(std::make_unique<auth::rate_limiter>(
-          auth::rate_limit{.per_second = config_.user_messages_per_second,
+      send_limiter_(std::make_unique<core::rate_limiter>(
+          core::rate_limit{.per_second = config_.user_messages_per_second,
                            .burst = config_.user_burst,
                            .max_keys = 200000})),
       node_prefix_(random_hex(4)) {

@@ -37,8 +37,11 @@
 #include <string>
 #include <unordered_map>
 
-namespace livehouse::services::auth {
+namespace livehouse::core {
 class rate_limiter;
+} // namespace livehouse::core
+
+namespace livehouse::services::auth {
 class user_tokens;
 } // namespace livehouse::services::auth
 
@@ -154,7 +157,7 @@ class chat_service : public std::enable_shared_from_this<chat_service> {
 
     const chat_config config_;
     chat_deps deps_;
-    std::unique_ptr<auth::rate_limiter> send_limiter_;
+    std::unique_ptr<core::rate_limiter> send_limiter_;
     std::string node_prefix_;
     std::atomic<std::uint64_t> message_seq_{0};
     int ticks_ = 0; ///< tick() runs on one thread (the app's main loop)

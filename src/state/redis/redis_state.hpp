@@ -15,6 +15,9 @@
 //   slot with the channel; append is one Lua script (take the offset, RPUSH, LTRIM, SPUBLISH:
 //   publish order is offset order on every node) and read one script (counter and list read
 //   together), see redis_room_log.cpp;
+// - love counts K (K has a hash tag): "K:total" (string, INCRBY), "K:ranking" (zset, ZINCRBY),
+//   "K:seen:<user>" (list: the user's last batch ids, expiring); apply is one Lua script over
+//   every batch a node gathered (redis_love_counts.cpp);
 // - streams: a Redis stream per key (XADD/XREADGROUP/XAUTOCLAIM/XACK). Durable to the extent
 //   the server is: run it with appendonly yes and appendfsync always for the streams contract
 //   ("survives a crash") to hold.
@@ -22,6 +25,7 @@
 
 #include "state/bus.hpp"
 #include "state/inventory.hpp"
+#include "state/love_counts.hpp"
 #include "state/redis/client.hpp"
 #include "state/room_log.hpp"
 #include "state/shared_state.hpp"
@@ -109,6 +113,24 @@ class redis_room_log final : public room_log {
 
   private:
     std::shared_ptr<client> client_;
+};
+
+class redis_love_counts final : public love_counts {
+  public:
+    explicit redis_love_counts(std::shared_ptr<client> c)
+        : client_(c), counters_(c), ranking_(std::move(c)) {}
+    void apply(std::string key, std::vector<love_batch_entry> batches,
+               completion<love_applied> done) override;
+    void total(std::string key, completion<std::int64_t> done) override;
+    void top(std::string key, std::size_t n, completion<std::vector<scored_member>> done) override;
+    void score(std::string key, std::string user,
+               completion<std::optional<std::int64_t>> done) override;
+    void remove(std::string key, completion<void> done) override;
+
+  private:
+    std::shared_ptr<client> client_;
+    redis_counters counters_;
+    redis_sorted_sets ranking_;
 };
 
 class redis_streams final : public streams {

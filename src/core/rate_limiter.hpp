@@ -1,6 +1,6 @@
-// A token bucket per key (a client's address), in memory: `burst` requests at once, refilled
-// at `per_second`. Used for guest-token creation, which costs nothing to ask for and must not
-// be free to flood.
+// A token bucket per key, in memory: `burst` tokens at once, refilled at `per_second`. Used
+// for what costs nothing to ask for and must not be free to flood: guest tokens per client
+// address, chat messages per user, love taps per viewer (take(): up to n tokens at once).
 //
 // Bounded: at most `max_keys` buckets. A new key that finds the map full first drops every
 // bucket that has refilled completely (it is indistinguishable from a new one); if the map is
@@ -17,7 +17,7 @@
 #include <string_view>
 #include <unordered_map>
 
-namespace livehouse::services::auth {
+namespace livehouse::core {
 
 struct rate_limit {
     double per_second = 10.0 / 60.0; ///< refill rate
@@ -35,6 +35,11 @@ class rate_limiter {
     bool try_acquire(std::string_view key, std::chrono::steady_clock::time_point now,
                      std::chrono::seconds* retry_after = nullptr);
 
+    /// Takes up to `wanted` whole tokens from `key`'s bucket at `now` and returns how many it
+    /// got (0 when empty, or when the map is full of other keys).
+    std::size_t take(std::string_view key, std::chrono::steady_clock::time_point now,
+                     std::size_t wanted);
+
     /// Buckets held (for tests).
     [[nodiscard]] std::size_t size() const;
 
@@ -45,10 +50,12 @@ class rate_limiter {
     };
 
     [[nodiscard]] double refilled(const bucket& b, std::chrono::steady_clock::time_point now) const;
+    /// The key's bucket refilled to `now`, created full if new; nullptr when the map is full.
+    bucket* find_refilled(std::string_view key, std::chrono::steady_clock::time_point now);
 
     rate_limit limit_;
     mutable std::mutex mu_;
     std::unordered_map<std::string, bucket> buckets_;
 };
 
-} // namespace livehouse::services::auth
+} // namespace livehouse::core
