@@ -6,6 +6,7 @@
 #include "services/auth/auth_service.hpp"
 #include "services/auth/user_tokens.hpp"
 #include "services/chat/chat_routes.hpp"
+#include "services/love/love_routes.hpp"
 #include "services/origin/origin_service.hpp"
 #include "services/web/web_service.hpp"
 
@@ -370,6 +371,24 @@ core::result<void> app::build(const std::string& ready_file) {
                                                  *registry_, clock_, services_->user_tokens, dir,
                                                  file_io, pool_->at(0).get_executor(), metrics_});
     services::chat::register_routes(*router_, chat_, admin_token);
+
+    // ---- Love ---------------------------------------------------------------------------------
+    auto love_keys = state_->keys("love");
+    if (!love_keys) {
+        return love_keys.err().wrap("love");
+    }
+    services::love::love_config lc;
+    lc.policy.taps_per_second = cfg_.love.taps_per_second;
+    lc.policy.burst_taps = cfg_.love.burst_taps;
+    lc.policy.max_taps_per_batch = static_cast<std::size_t>(cfg_.love.max_taps_per_batch);
+    lc.policy.max_tap_age_s = cfg_.love.max_tap_age_s;
+    lc.flush_interval = std::chrono::milliseconds(cfg_.love.flush_interval_ms);
+    lc.max_pending = static_cast<std::size_t>(cfg_.love.max_pending);
+    love_ = services::love::love_service::create(
+        std::move(lc),
+        services::love::love_deps{*registry_, clock_, state_->love_counts(), std::move(*love_keys),
+                                  pool_->at(0).get_executor(), metrics_});
+    services::love::register_routes(*router_, love_, services_->user_tokens);
     services::web::register_routes(*router_, *services_);
 
     // ---- RTMP ingest ------------------------------------------------------------------------
@@ -471,6 +490,10 @@ void app::shutdown() {
     if (registry_) {
         registry_->shutdown();
     }
+    // Love batches still pending are written (and answered) while the event loops run.
+    if (love_) {
+        love_->close();
+    }
     // Chat archives start with a read of the room's log (Redis, when configured) and only
     // then queue their file write: wait for them before the pool stops taking work.
     if (chat_ && !chat_->wait_for_archives(std::chrono::seconds(10))) {
@@ -489,6 +512,7 @@ void app::shutdown() {
     if (chat_) {
         chat_->close();
     }
+
     http_.reset();
     rtmp_.reset();
     ingest_.reset();

@@ -23,6 +23,7 @@
 #include "server/config.hpp"
 #include "services/chat/chat_service.hpp"
 #include "services/ingest/rtmp_server.hpp"
+#include "services/love/love_service.hpp"
 #include "services/service_context.hpp"
 #include "state/backends.hpp"
 #include "state/broadcast_store.hpp"
@@ -87,6 +88,7 @@ class app {
     std::shared_ptr<net::router> router_;
     std::unique_ptr<services::service_context> services_;
     std::shared_ptr<services::chat::chat_service> chat_;
+    std::shared_ptr<services::love::love_service> love_;
     std::unique_ptr<net::http_server> http_;
     std::shared_ptr<net::tcp_listener> rtmp_;
     std::shared_ptr<services::ingest::rtmp_server> ingest_;

@@ -88,6 +88,17 @@ struct chat_section {
     bool accept_unknown_broadcasts = false;
 };
 
+/// Love (hearts; docs/API.md, "Love"); services/love/anti_cheat.hpp and love_service.hpp say
+/// what each does.
+struct love_section {
+    int taps_per_second = 10;
+    int burst_taps = 50;
+    int max_taps_per_batch = 100;
+    int max_tap_age_s = 60;
+    int flush_interval_ms = 20;
+    int max_pending = 100000;
+};
+
 struct log_section {
     std::string level = "info";  ///< trace, debug, info, warn, error, critical, off
     std::string format = "text"; ///< text | json (one JSON object per line)
@@ -102,6 +113,7 @@ struct config {
     auth_section auth;
     state_section state;
     chat_section chat;
+    love_section love;
     log_section log;
 };
 

@@ -38,7 +38,7 @@ struct key_spec {
 };
 
 // clang-format off
-const std::array<key_spec, 50> keys = {{
+const std::array<key_spec, 56> keys = {{
     {"server", "host", "LIVEHOUSE_HOST", "--host", value_type::string, 0, 0, "", false,
      nullptr, [](config& c, std::string v) { c.server.host = std::move(v); }},
     {"server", "bind", "LIVEHOUSE_BIND", "--bind", value_type::string, 0, 0, "", false,
@@ -153,6 +153,19 @@ const std::array<key_spec, 50> keys = {{
      nullptr},
     {"chat", "accept_unknown_broadcasts", "", "", value_type::boolean, 0, 0, "", true,
      nullptr, nullptr, [](config& c, bool v) { c.chat.accept_unknown_broadcasts = v; }},
+
+    {"love", "taps_per_second", "", "", value_type::integer, 1, 1000, "", true,
+     [](config& c, std::int64_t v) { c.love.taps_per_second = static_cast<int>(v); }, nullptr},
+    {"love", "burst_taps", "", "", value_type::integer, 1, 100000, "", true,
+     [](config& c, std::int64_t v) { c.love.burst_taps = static_cast<int>(v); }, nullptr},
+    {"love", "max_taps_per_batch", "", "", value_type::integer, 1, 5000, "", true,
+     [](config& c, std::int64_t v) { c.love.max_taps_per_batch = static_cast<int>(v); }, nullptr},
+    {"love", "max_tap_age_s", "", "", value_type::integer, 1, 86400, "", true,
+     [](config& c, std::int64_t v) { c.love.max_tap_age_s = static_cast<int>(v); }, nullptr},
+    {"love", "flush_interval_ms", "", "", value_type::integer, 1, 1000, "", true,
+     [](config& c, std::int64_t v) { c.love.flush_interval_ms = static_cast<int>(v); }, nullptr},
+    {"love", "max_pending", "", "", value_type::integer, 100, 10000000, "", true,
+     [](config& c, std::int64_t v) { c.love.max_pending = static_cast<int>(v); }, nullptr},
 
     {"log", "level", "LIVEHOUSE_LOG_LEVEL", "--log-level", value_type::string, 0, 0,
      "trace,debug,info,warn,error,critical,off", false,

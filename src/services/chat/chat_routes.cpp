@@ -3,6 +3,7 @@
 
 #include "codec/chat/client_message.hpp"
 #include "services/api/admin_auth.hpp"
+#include "services/api/http_helpers.hpp"
 #include "services/auth/user_tokens.hpp"
 #include "services/chat/chat_archive.hpp"
 #include "services/chat/chat_connection.hpp"
@@ -24,42 +25,11 @@ namespace {
 using json = nlohmann::json;
 using status = net::http::status;
 using verb = net::http::verb;
-
-/// The raw value of `name` in a query string ("a=1&b=2"); values used here (tokens, offsets,
-/// seconds) need no percent-decoding.
-std::optional<std::string_view> query_param(std::string_view query, std::string_view name) {
-    while (!query.empty()) {
-        const auto amp = query.find('&');
-        const auto part = query.substr(0, amp);
-        const auto eq = part.find('=');
-        if (part.substr(0, eq) == name) {
-            return eq == std::string_view::npos ? std::string_view() : part.substr(eq + 1);
-        }
-        if (amp == std::string_view::npos) {
-            break;
-        }
-        query.remove_prefix(amp + 1);
-    }
-    return std::nullopt;
-}
-
-std::string_view query_of(const net::request& req) {
-    const auto target = req.target();
-    const auto q = target.find('?');
-    return q == std::string_view::npos ? std::string_view() : target.substr(q + 1);
-}
-
-std::optional<std::uint64_t> parse_u64(std::string_view s) {
-    std::uint64_t v = 0;
-    if (s.empty() || s.size() > 20) {
-        return std::nullopt;
-    }
-    const auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-    if (ec != std::errc() || ptr != s.data() + s.size()) {
-        return std::nullopt;
-    }
-    return v;
-}
+using api::ok_json;
+using api::parse_u64;
+using api::query_of;
+using api::query_param;
+using api::unavailable;
 
 std::optional<double> parse_seconds(std::string_view s) {
     if (s.empty() || s.size() > 32) {
@@ -75,19 +45,6 @@ std::optional<double> parse_seconds(std::string_view s) {
 
 net::response bad_request(std::string_view message) {
     return net::json_error(status::bad_request, message);
-}
-
-net::response unavailable(std::string_view what) {
-    auto r = net::json_error(status::service_unavailable, what);
-    r.headers.emplace_back("Retry-After", "1");
-    return r;
-}
-
-net::response ok_json(status st, std::string body, bool cors) {
-    auto r = net::json_response(st, std::move(body));
-    r.cache_control = "no-store";
-    r.cors = cors;
-    return r;
 }
 
 /// A JSON object body, or the 400 that says why not.

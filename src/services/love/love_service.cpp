@@ -1,0 +1,194 @@
+// love_service (see love_service.hpp).
+#include "services/love/love_service.hpp"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+namespace livehouse::services::love {
+
+namespace asio = boost::asio;
+
+std::string ranking_member(const viewer& v) {
+    return v.id + '\n' + v.name;
+}
+
+viewer viewer_of_member(std::string_view member) {
+    const auto nl = member.find('\n');
+    if (nl == std::string_view::npos) {
+        return {std::string(member), std::string(member)};
+    }
+    return {std::string(member.substr(0, nl)), std::string(member.substr(nl + 1))};
+}
+
+namespace {
+submit_result outcome_only(submit_result::outcome o, std::string error = {}) {
+    submit_result r;
+    r.result = o;
+    r.error = std::move(error);
+    return r;
+}
+} // namespace
+
+std::shared_ptr<love_service> love_service::create(love_config config, love_deps deps) {
+    return std::shared_ptr<love_service>(new love_service(std::move(config), std::move(deps)));
+}
+
+love_service::love_service(love_config config, love_deps deps)
+    : config_(std::move(config)), deps_(std::move(deps)),
+      buckets_(core::rate_limit{.per_second = config_.policy.taps_per_second,
+                                .burst = config_.policy.burst_taps,
+                                .max_keys = config_.max_viewers}),
+      timer_(deps_.timer_exec) {
+    auto& m = deps_.metrics;
+    requests_ = &m.add_counter("love_requests_total", "Love batches received");
+    taps_counted_ = &m.add_counter("love_taps_counted_total", "Love taps counted");
+    taps_trimmed_ = &m.add_counter("love_taps_trimmed_total",
+                                   "Love taps the anti-cheat took out (range, size, rate)");
+    duplicates_ = &m.add_counter("love_duplicate_batches_total",
+                                 "Love batches not counted again (a retried batch id)");
+    applies_ = &m.add_counter("love_applies_total",
+                              "Applies to the state backend (one per broadcast per flush)");
+    busy_ = &m.add_counter("love_busy_total", "Love batches refused: too many pending (503)");
+}
+
+love_service::~love_service() = default;
+
+std::string love_service::counts_key(std::string_view id) const {
+    return deps_.keys.key(fmt::format("{{{}}}", id));
+}
+
+void love_service::submit(const std::string& id, const viewer& who, std::string batch_id,
+                          const std::vector<double>& taps,
+                          std::function<void(submit_result)> done) {
+    requests_->inc();
+    const auto b = deps_.registry.find(id);
+    if (!b) {
+        done(outcome_only(submit_result::outcome::not_found));
+        return;
+    }
+    const auto now = deps_.clock.now();
+    const auto snap = b->snapshot();
+    if (snap->status != media::broadcast_status::live) {
+        done(outcome_only(submit_result::outcome::not_live));
+        return;
+    }
+    // Per viewer and broadcast: tapping in two broadcasts at once is two budgets.
+    const auto bucket = fmt::format("{}\n{}", id, who.id);
+    auto j = judge(config_.policy, taps, playable(config_.policy, snap->position_s(now)),
+                   [&](std::size_t n) { return buckets_.take(bucket, now, n); });
+    taps_trimmed_->inc(j.out_of_range + j.over_batch + j.over_rate);
+    std::unique_lock lock(mu_);
+    if (closed_ || pending_count_ >= config_.max_pending) {
+        lock.unlock();
+        busy_->inc();
+        done(outcome_only(submit_result::outcome::busy));
+        return;
+    }
+    const auto n = static_cast<std::int64_t>(j.accepted.size());
+    pending_[id].push_back({state::love_batch_entry{ranking_member(who), std::move(batch_id), n},
+                            std::move(j), std::move(done)});
+    ++pending_count_;
+    arm_locked();
+}
+
+void love_service::arm_locked() {
+    if (armed_) {
+        return;
+    }
+    armed_ = true;
+    timer_.expires_after(config_.flush_interval);
+    timer_.async_wait([w = weak_from_this()](boost::system::error_code ec) {
+        if (ec) {
+            return;
+        }
+        if (auto self = w.lock()) {
+            self->flush();
+        }
+    });
+}
+
+void love_service::flush() {
+    std::unordered_map<std::string, std::vector<pending_batch>> batches;
+    {
+        std::lock_guard lock(mu_);
+        armed_ = false;
+        batches.swap(pending_);
+        pending_count_ = 0;
+    }
+    for (auto& [id, list] : batches) {
+        // One apply per broadcast, in chunks the backend takes.
+        for (std::size_t from = 0; from < list.size(); from += state::max_love_apply) {
+            const std::size_t to = std::min(list.size(), from + state::max_love_apply);
+            std::vector<state::love_batch_entry> entries;
+            entries.reserve(to - from);
+            auto waiting = std::make_shared<std::vector<pending_batch>>();
+            waiting->reserve(to - from);
+            for (std::size_t i = from; i < to; ++i) {
+                entries.push_back(list[i].entry);
+                waiting->push_back(std::move(list[i]));
+            }
+            applies_->inc();
+            deps_.counts.apply(
+                counts_key(id), std::move(entries),
+                [self = shared_from_this(), waiting](core::result<state::love_applied> r) {
+                    if (!r) {
+                        spdlog::warn("love: apply failed: {}", r.err().message);
+                        for (auto& p : *waiting) {
+                            p.done(
+                                outcome_only(submit_result::outcome::unavailable, r.err().message));
+                        }
+                        return;
+                    }
+                    for (std::size_t i = 0; i < waiting->size(); ++i) {
+                        auto& p = (*waiting)[i];
+                        const bool counted = i < r->counted.size() && r->counted[i];
+                        submit_result res;
+                        res.result = counted ? submit_result::outcome::counted
+                                             : submit_result::outcome::duplicate;
+                        res.accepted = counted ? static_cast<std::size_t>(p.entry.taps) : 0;
+                        res.why = std::move(p.why);
+                        res.total = r->total;
+                        if (counted) {
+                            self->taps_counted_->inc(static_cast<std::uint64_t>(p.entry.taps));
+                        } else {
+                            self->duplicates_->inc();
+                        }
+                        p.done(std::move(res));
+                    }
+                });
+        }
+    }
+}
+
+void love_service::total(const std::string& id,
+                         std::function<void(core::result<std::int64_t>)> done) {
+    deps_.counts.total(counts_key(id), std::move(done));
+}
+
+void love_service::ranking(const std::string& id, std::size_t limit,
+                           std::function<void(core::result<std::vector<ranked_viewer>>)> done) {
+    deps_.counts.top(counts_key(id), limit,
+                     [done = std::move(done)](core::result<std::vector<state::scored_member>> r) {
+                         if (!r) {
+                             done(r.err());
+                             return;
+                         }
+                         std::vector<ranked_viewer> out;
+                         out.reserve(r->size());
+                         for (const auto& m : *r) {
+                             out.push_back({viewer_of_member(m.member), m.score});
+                         }
+                         done(std::move(out));
+                     });
+}
+
+void love_service::close() {
+    {
+        std::lock_guard lock(mu_);
+        closed_ = true;
+        timer_.cancel();
+    }
+    flush();
+}
+
+} // namespace livehouse::services::love

@@ -1,0 +1,147 @@
+// Love (hearts) of one node (issue 5, seeds 001 and 002): viewers' batches of taps judged
+// (anti_cheat.hpp), gathered, and counted in the state backend in one apply per broadcast per
+// flush (state/love_counts.hpp: total, per-viewer ranking, retries once).
+//
+//   POST .../love ─> submit(): live? judge (range, size, rate) ─> pending[broadcast]
+//   every flush_interval: love_counts.apply(all pending of a broadcast) ─> each request's answer
+//
+// Count after the write: a request is answered once its batch is in the state backend (the
+// apply completed), with whether it was counted and the total after it. So an answer never
+// claims a tap the backend does not have: a node that dies before its flush has answered
+// nothing for those batches, and the clients retry (the batch id makes that safe). Cost: a
+// request waits for the next flush (flush_interval, 20 ms by default) — the answer is a
+// counter, nobody waits on it — and in exchange a flood of requests costs the backend one
+// apply per broadcast per flush (Redis: one script) instead of three commands each.
+//
+// Pending is bounded (max_pending batches on the node): past it a request is refused with 503
+// and the client retries later; nothing accepted is dropped.
+//
+// The ranking's members are "<user id>\n<display name>" (a name has no control character), so
+// the ranking shows names without a user table; a user whose name changes gets a second entry.
+//
+// Threading: submit() and the reads from any thread; the flush timer runs on `timer_exec`;
+// completions of the backend on any thread.
+#pragma once
+
+#include "core/clock.hpp"
+#include "core/metrics.hpp"
+#include "core/rate_limiter.hpp"
+#include "media/broadcast.hpp"
+#include "services/love/anti_cheat.hpp"
+#include "state/keys.hpp"
+#include "state/love_counts.hpp"
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace livehouse::services::love {
+
+struct love_config {
+    love_policy policy;
+    std::chrono::milliseconds flush_interval{20};
+    std::size_t max_pending = 100000;    ///< batches waiting for a flush, on this node
+    std::size_t max_viewers = 1000000;   ///< rate buckets held (core::rate_limiter's bound)
+    std::size_t max_ranking_limit = 100; ///< most entries /love/ranking returns
+};
+
+struct love_deps {
+    media::broadcast_registry& registry;
+    const core::clock& clock;
+    state::love_counts& counts;
+    state::key_space keys; ///< the "love" service's keys in this node's phase
+    boost::asio::any_io_executor timer_exec;
+    core::metrics_registry& metrics;
+};
+
+struct viewer {
+    std::string id;
+    std::string name;
+};
+
+/// What a submit ended in.
+struct submit_result {
+    enum class outcome { counted, duplicate, not_found, not_live, busy, unavailable };
+    outcome result = outcome::counted;
+    std::size_t accepted = 0; ///< taps counted (0 for a duplicate)
+    judgement why;            ///< what the anti-cheat took out
+    std::int64_t total = 0;   ///< the broadcast's total after the flush
+    std::string error;        ///< for unavailable: the backend's message (logged, not sent)
+};
+
+struct ranked_viewer {
+    viewer who;
+    std::int64_t taps = 0;
+};
+
+class love_service : public std::enable_shared_from_this<love_service> {
+  public:
+    static std::shared_ptr<love_service> create(love_config config, love_deps deps);
+    ~love_service();
+    love_service(const love_service&) = delete;
+    love_service& operator=(const love_service&) = delete;
+
+    [[nodiscard]] const love_config& config() const { return config_; }
+    /// Whether this node has the broadcast (reads of others' counts are answered 404).
+    [[nodiscard]] bool knows(const std::string& broadcast_id) const {
+        return deps_.registry.find(broadcast_id) != nullptr;
+    }
+
+    /// Judges and queues a batch; `done` runs once it is counted (or refused).
+    void submit(const std::string& broadcast_id, const viewer& who, std::string batch_id,
+                const std::vector<double>& taps, std::function<void(submit_result)> done);
+    /// The broadcast's total (nullopt: unknown broadcast).
+    void total(const std::string& broadcast_id,
+               std::function<void(core::result<std::int64_t>)> done);
+    void ranking(const std::string& broadcast_id, std::size_t limit,
+                 std::function<void(core::result<std::vector<ranked_viewer>>)> done);
+
+    /// The state key of a broadcast's counts ("love|<phase>|{<id>}").
+    [[nodiscard]] std::string counts_key(std::string_view broadcast_id) const;
+    /// Cancels the flush timer (shutdown, before the event loops go); what is pending is
+    /// flushed first.
+    void close();
+
+  private:
+    love_service(love_config config, love_deps deps);
+
+    struct pending_batch {
+        state::love_batch_entry entry;
+        judgement why;
+        std::function<void(submit_result)> done;
+    };
+
+    void arm_locked();
+    void flush();
+
+    const love_config config_;
+    love_deps deps_;
+    core::rate_limiter buckets_;
+
+    std::mutex mu_;
+    std::unordered_map<std::string, std::vector<pending_batch>> pending_;
+    std::size_t pending_count_ = 0;
+    bool armed_ = false;
+    bool closed_ = false;
+    boost::asio::steady_timer timer_;
+
+    core::counter* requests_ = nullptr;
+    core::counter* taps_counted_ = nullptr;
+    core::counter* taps_trimmed_ = nullptr;
+    core::counter* duplicates_ = nullptr;
+    core::counter* applies_ = nullptr;
+    core::counter* busy_ = nullptr;
+};
+
+/// "<id>\n<name>" and back.
+std::string ranking_member(const viewer& v);
+viewer viewer_of_member(std::string_view member);
+
+} // namespace livehouse::services::love
