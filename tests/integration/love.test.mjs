@@ -1,0 +1,129 @@
+// Love (issue 5) end to end on one node, embedded backend: the real binary, ffmpeg publishing
+// (love counts only while live), guest tokens. Covers refusals (auth, bodies, unknown, not
+// live), the anti-cheat (range, batch size, rate), retries counted once, and exactness under
+// concurrent clients (every accepted tap in the total and the ranking, nothing else).
+
+import assert from 'node:assert/strict';
+import {after, before, describe, it} from 'node:test';
+
+import {guest} from './lib/chat.mjs';
+import * as h from './lib/harness.mjs';
+
+const config = {
+    auth : {token_secret : 'integration-test-secret-0123456789abcdef', guests_per_address_per_minute : 1000},
+    love : {taps_per_second : 10, burst_taps : 50, max_taps_per_batch : 100, max_tap_age_s : 60},
+};
+
+describe('love on one node', {timeout : 120000}, () => {
+    let server;
+    let publisher;
+    let b;
+    const love = (id, token, body) => server.request(
+        'POST', `/api/v1/broadcasts/${id}/love`,
+        typeof body === 'string' ? {token, body, headers : {'Content-Type' : 'application/json'}}
+                                 : {token, json : body});
+
+    before(async () => {
+        server = await h.startServer({config});
+        b = await server.createBroadcast('love');
+        publisher = h.publish({rtmpUrl : server.rtmpUrl, key : b.stream_key});
+        await server.waitForStatus(b.id, 'live', 20000, {publisher});
+    });
+    after(async () => {
+        await publisher?.stop();
+        await server?.stop();
+    });
+
+    it('refuses what it cannot count, with a clear error', async () => {
+        const ann = await guest(server, 'Ann');
+        assert.equal((await love(b.id, undefined, {batch_id : 'x', taps : [ 1 ]})).status, 401);
+        const bad = [
+            [ 'not json', /body/ ], [ '{"taps":[1]}', /batch_id/ ],
+            [ '{"batch_id":"a","taps":[1,"2"]}', /taps/ ], [ '{"batch_id":"a","taps":[-1]}', /taps/ ],
+            [ '{"batch_id":"a","taps":{}}', /taps/ ],
+        ];
+        for (const [body, field] of bad) {
+            const r = await love(b.id, ann.token, body);
+            assert.equal(r.status, 400, `${body}: ${r.status} ${r.text}`);
+            assert.match(r.json().error, field, body);
+        }
+        assert.equal((await love('nosuchbroadcast', ann.token, {batch_id : 'a', taps : [ 1 ]})).status, 404);
+        const idle = await server.createBroadcast('idle');
+        const r = await love(idle.id, ann.token, {batch_id : 'a', taps : [ 1 ]});
+        assert.equal(r.status, 409, r.text);
+        assert.match(r.json().error, /not live/);
+        assert.equal((await server.get(`/api/v1/broadcasts/nosuch/love`)).status, 404);
+        assert.equal((await server.get(`/api/v1/broadcasts/${b.id}/love/ranking?limit=0`)).status, 400);
+    });
+
+    it('trims taps out of range, over the batch size and over the rate; retries count once',
+       async () => {
+           const cid = await guest(server, 'Cid');
+           const before = (await server.get(`/api/v1/broadcasts/${b.id}/love`)).json().total;
+           // 80 taps near the start of the broadcast + 2 far in its future: the future ones are
+           // rejected, 50 (the burst) of the rest count, 30 are over the rate.
+           const taps = [...Array(80).fill(0.5), 3600, 7200];
+           let r = await love(b.id, cid.token, {batch_id : 'c1', taps});
+           assert.equal(r.status, 200, r.text);
+           assert.deepEqual(r.json(), {
+               accepted : 50,
+               duplicate : false,
+               total : before + 50,
+               trimmed : {out_of_range : 2, over_batch : 0, over_rate : 30},
+           });
+           // The same batch again (a retry): not counted twice.
+           r = await love(b.id, cid.token, {batch_id : 'c1', taps});
+           assert.equal(r.json().duplicate, true);
+           assert.equal(r.json().accepted, 0);
+           assert.equal(r.json().total, before + 50);
+           // A huge batch from a fresh viewer: 100 kept (the batch size), 50 of them count.
+           const dee = await guest(server, 'Dee');
+           r = await love(b.id, dee.token, {batch_id : 'd1', taps : Array(300).fill(1)});
+           assert.equal(r.json().accepted, 50);
+           assert.deepEqual(r.json().trimmed, {out_of_range : 0, over_batch : 200, over_rate : 50});
+           // The bucket refills at 10 taps a second.
+           await h.delay(1100);
+           r = await love(b.id, dee.token, {batch_id : 'd2', taps : Array(30).fill(2)});
+           assert.ok(r.json().accepted >= 10 && r.json().accepted <= 12, r.text);
+           const total = (await server.get(`/api/v1/broadcasts/${b.id}/love`)).json().total;
+           assert.equal(total, before + 100 + r.json().accepted);
+       });
+
+    it('counts exactly under concurrent clients; the ranking matches', async () => {
+        const live = await server.createBroadcast('exact');
+        const pub = h.publish({rtmpUrl : server.rtmpUrl, key : live.stream_key});
+        try {
+            await server.waitForStatus(live.id, 'live', 20000, {publisher : pub});
+            const viewers = await Promise.all([...Array(12).keys()].map((i) => guest(server, `v${i}`)));
+            const accepted = new Map();
+            await Promise.all(viewers.map(async (v, i) => {
+                let sum = 0;
+                for (let k = 0; k < 6; k++) {
+                    const body = {batch_id : `${i}-${k}`, taps : Array(3 + (i % 4)).fill(0.25)};
+                    const r = await love(live.id, v.token, body);
+                    assert.equal(r.status, 200, r.text);
+                    sum += r.json().accepted;
+                    if (k % 2 === 0) { // a retry of every other batch counts nothing
+                        const again = await love(live.id, v.token, body);
+                        assert.equal(again.json().accepted, 0);
+                    }
+                }
+                accepted.set(v.user.id, sum);
+            }));
+            const expected = [...accepted.values()].reduce((a, x) => a + x, 0);
+            assert.ok(expected > 0);
+            const total = (await server.get(`/api/v1/broadcasts/${live.id}/love`)).json().total;
+            assert.equal(total, expected, 'the total is the sum of what each client was told');
+            const ranking =
+                (await server.get(`/api/v1/broadcasts/${live.id}/love/ranking?limit=100`)).json().ranking;
+            assert.equal(ranking.length, viewers.length);
+            for (const e of ranking)
+                assert.equal(e.taps, accepted.get(e.user.id), e.user.name);
+            for (let i = 1; i < ranking.length; i++)
+                assert.ok(ranking[i - 1].taps >= ranking[i].taps, 'most taps first');
+            assert.ok(ranking.every((e) => /^v\d+$/.test(e.user.name)), 'names shown');
+        } finally {
+            await pub.stop();
+        }
+    });
+});
