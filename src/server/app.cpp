@@ -440,6 +440,11 @@ void app::schedule_tick() {
         if (chat_) {
             chat_->tick();
         }
+        if (love_ && chat_) {
+            love_->tick([chat = chat_](const std::string& id, std::int64_t total) {
+                chat->publish_event(id, codec::chat::render_love(total));
+            });
+        }
         schedule_tick();
     });
 }

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import {after, before, describe, it} from 'node:test';
 
-import {guest} from './lib/chat.mjs';
+import {ChatClient, guest} from './lib/chat.mjs';
 import * as h from './lib/harness.mjs';
 
 const config = {
@@ -88,6 +88,29 @@ describe('love on one node', {timeout : 120000}, () => {
            const total = (await server.get(`/api/v1/broadcasts/${b.id}/love`)).json().total;
            assert.equal(total, before + 100 + r.json().accepted);
        });
+
+    it('pushes the live total to the chat room, at most once a second', async () => {
+        const eve = await guest(server, 'Eve');
+        const room = await ChatClient.connect(server, b.id);
+        try {
+            await room.history();
+            const start = Date.now();
+            let last = 0;
+            for (let k = 0; k < 8; k++) { // ~3 s of tapping, a batch every 400 ms
+                const r = await love(b.id, eve.token, {batch_id : `e${k}`, taps : [ 0.5, 0.5 ]});
+                last = r.json().total;
+                await h.delay(400);
+            }
+            const seen = await room.waitFor('love', (m) => m.total === last);
+            assert.equal(seen.type, 'love');
+            const pushes = room.ofType('love');
+            const seconds = (Date.now() - start) / 1000;
+            assert.ok(pushes.length >= 1 && pushes.length <= Math.ceil(seconds) + 1,
+                      `${pushes.length} love messages in ${seconds.toFixed(1)} s`);
+        } finally {
+            room.close();
+        }
+    });
 
     it('counts exactly under concurrent clients; the ranking matches', async () => {
         const live = await server.createBroadcast('exact');

@@ -102,6 +102,10 @@ std::string_view entry_type(std::string_view entry) {
     return end == std::string_view::npos ? std::string_view() : entry.substr(0, end);
 }
 
+std::string render_love(std::int64_t total) {
+    return fmt::format(R"({{"type":"love","total":{}}})", total);
+}
+
 std::string render_clock(double position_s, bool live) {
     const double position = std::isfinite(position_s) && position_s > 0 ? position_s : 0.0;
     return fmt::format(R"({{"type":"clock","position":{:.3f},"live":{}}})", position, live);

@@ -58,6 +58,9 @@ std::string render_muted(std::string_view user_id);
 /// {"type":"unmuted","user":...}
 std::string render_unmuted(std::string_view user_id);
 
+/// {"type":"love","total":N}: the broadcast's love total, at most once a second per room.
+std::string render_love(std::int64_t total);
+
 /// {"type":"clock","position":P,"live":bool}: between nodes only (never sent to a viewer). The
 /// node that ingests a broadcast tells the others its media position now, so that a node
 /// without the broadcast (a chat-only node) stamps the messages it takes with the position the

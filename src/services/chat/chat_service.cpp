@@ -283,6 +283,11 @@ std::optional<std::string> chat_service::banned_word(std::string_view text) cons
     return std::nullopt;
 }
 
+void chat_service::publish_event(const std::string& id, std::string json) {
+    deps_.bus.publish(channel(id), core::make_shared_bytes(std::move(json)),
+                      [](core::result<void>) {});
+}
+
 void chat_service::on_broadcast_change(const media::broadcast_record& record) {
     const auto status = std::string(media::to_string(record.status));
     deps_.bus.publish(channel(record.id),

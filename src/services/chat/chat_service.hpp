@@ -120,6 +120,9 @@ class chat_service : public std::enable_shared_from_this<chat_service> {
     /// The banned word `text` contains, if any.
     [[nodiscard]] std::optional<std::string> banned_word(std::string_view text) const;
 
+    /// Sends a system event (JSON text, e.g. codec::chat::render_love) to the room's viewers on
+    /// every node, outside the log (no history, no pace).
+    void publish_event(const std::string& broadcast_id, std::string json);
     /// Hook for broadcast status changes: tells the room, and archives the log at the end.
     void on_broadcast_change(const media::broadcast_record& record);
     /// Completes once the archive of `broadcast_id` is written (tests, shutdown).

@@ -182,6 +182,30 @@ void love_service::ranking(const std::string& id, std::size_t limit,
                      });
 }
 
+void love_service::tick(
+    const std::function<void(const std::string& id, std::int64_t total)>& on_total) {
+    for (const auto& b : deps_.registry.list()) {
+        if (b->snapshot()->status != media::broadcast_status::live) {
+            continue;
+        }
+        deps_.counts.total(counts_key(b->id()), [self = shared_from_this(), id = b->id(),
+                                                 on_total](core::result<std::int64_t> r) {
+            if (!r) {
+                return;
+            }
+            {
+                std::lock_guard lock(self->mu_);
+                auto [it, fresh] = self->pushed_.try_emplace(id, *r);
+                if (!fresh && it->second == *r) {
+                    return;
+                }
+                it->second = *r;
+            }
+            on_total(id, *r);
+        });
+    }
+}
+
 void love_service::close() {
     {
         std::lock_guard lock(mu_);

@@ -103,6 +103,11 @@ class love_service : public std::enable_shared_from_this<love_service> {
     void ranking(const std::string& broadcast_id, std::size_t limit,
                  std::function<void(core::result<std::vector<ranked_viewer>>)> done);
 
+    /// Called every second (the app's tick): reads the total of each live broadcast of this
+    /// node and calls `on_total` when it changed since the last call (the chat room shows it:
+    /// one message per room per second at most, not one per tap).
+    void tick(const std::function<void(const std::string& id, std::int64_t total)>& on_total);
+
     /// The state key of a broadcast's counts ("love|<phase>|{<id>}").
     [[nodiscard]] std::string counts_key(std::string_view broadcast_id) const;
     /// Cancels the flush timer (shutdown, before the event loops go); what is pending is
@@ -128,6 +133,7 @@ class love_service : public std::enable_shared_from_this<love_service> {
     std::mutex mu_;
     std::unordered_map<std::string, std::vector<pending_batch>> pending_;
     std::size_t pending_count_ = 0;
+    std::unordered_map<std::string, std::int64_t> pushed_; ///< the last total given to on_total
     bool armed_ = false;
     bool closed_ = false;
     boost::asio::steady_timer timer_;

@@ -72,6 +72,7 @@ TEST(ChatServerMessages, DeleteHistoryAndControlMessages) {
     EXPECT_EQ(json::parse(render_muted("u1"))["user"], "u1");
     EXPECT_EQ(json::parse(render_unmuted("u\"1"))["user"], "u\"1");
     EXPECT_EQ(json::parse(render_unmuted("u1"))["type"], "unmuted");
+    EXPECT_EQ(json::parse(render_love(1234))["total"], 1234);
 }
 
 TEST(ChatServerMessages, ClockRoundTripsAndRefusesAnythingElse) {
