@@ -88,9 +88,11 @@ export class ChatPanel {
    * @param {string} o.broadcastId
    * @param {HTMLVideoElement} o.video the player, whose currentTime drives the replay
    */
-  constructor({broadcastId, video}) {
+  /** `onLove(total)`: the room's love total ({"type":"love"}), for the heart panel. */
+  constructor({broadcastId, video, onLove = null}) {
     this.broadcastId = broadcastId;
     this.video = video;
+    this.onLove = onLove;
     this.el = {
       panel: byId('chat'),
       list: byId('chat-messages'),
@@ -430,6 +432,9 @@ export class ChatPanel {
         break;
       case 'status':
         this.setEnded(m.status === 'ended');
+        break;
+      case 'love':
+        this.onLove?.(m.total);
         break;
       default:
         break; // a newer server's message: nothing to do with it

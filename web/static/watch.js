@@ -18,6 +18,7 @@
 // ended without a recording), the replay in time with the video once the recording plays.
 
 import {ChatPanel} from './chat.js';
+import {LovePanel} from './love.js';
 
 const POLL_INTERVAL_MS = 2000;
 const MIN_RESTART_DELAY_MS = 2000;
@@ -48,13 +49,29 @@ function idFromPath(pathname) {
 const id = idFromPath(location.pathname);
 const apiPath = `/api/v1/broadcasts/${encodeURIComponent(id)}`;
 const statusPath = `${apiPath}/status`;
-const chat = id ? new ChatPanel({broadcastId: id, video}) : null;
+const chat = id ? new ChatPanel({broadcastId: id, video, onLove: (t) => love?.onTotal(t)}) : null;
+// The last status answer: where its updated_at is on the media timeline (love taps' time).
+let edge = null; // {position, at (ms, this clock), max (s the edge may run ahead)}
+const love = id ? new LovePanel({broadcastId: id, guest: () => chat?.guest ?? null,
+                                 mediaTime: () => mediaTimeShown()}) : null;
+
+/**
+ * The broadcast's media time of the frame shown now: the live edge (the last status'
+ * position, advanced by the time since its updated_at, at most 3 target durations) minus how
+ * far the player is behind the edge. null before the first segment.
+ */
+function mediaTimeShown() {
+  if (!edge) return null;
+  const ahead = Math.min(Math.max(0, (Date.now() - edge.at) / 1000), edge.max);
+  return Math.max(0, edge.position + ahead - (player?.behind() ?? 0));
+}
 
 function show(status, message = MESSAGES[status], mode = undefined) {
   statusEl.dataset.status = status;
   if (mode !== undefined) statusEl.dataset.mode = mode;
   statusEl.textContent = message;
   chat?.update(status, statusEl.dataset.mode);
+  love?.update(statusEl.dataset.mode === 'vod' ? 'ended' : status);
 }
 
 function isLocalHost(hostname) {
@@ -118,6 +135,7 @@ function createPlayer(url, live) {
     return {
       stop: () => hls.stopLoad(),
       destroy: () => hls.destroy(),
+      behind: () => (Number.isFinite(hls.latency) ? hls.latency : 0),
     };
   }
   if (canPlayNatively()) {
@@ -130,7 +148,11 @@ function createPlayer(url, live) {
       video.removeAttribute('src');
       video.load(); // aborts the native loader
     };
-    return {stop: detach, destroy: detach};
+    const behind = () => {
+      const s = video.seekable;
+      return s.length ? Math.max(0, s.end(s.length - 1) - video.currentTime) : 0;
+    };
+    return {stop: detach, destroy: detach, behind};
   }
   show('error', 'This browser cannot play HLS');
   return null;
@@ -238,7 +260,12 @@ async function pollOnce() {
       show('not_found', MESSAGES.not_found, '');
       return;
     }
-    await onStatus(r.body.status);
+    const st = r.body;
+    if (st.updated_at && typeof st.position === 'number') {
+      edge = {position: st.position, at: Date.parse(st.updated_at),
+              max: 3 * (st.target_duration || 2)};
+    }
+    await onStatus(st.status);
   } catch (e) {
     // The server is unreachable or answered 5xx: keep the player as it is and keep polling.
     if (!player) show('error');

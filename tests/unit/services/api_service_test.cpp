@@ -293,7 +293,7 @@ TEST_F(api_test, status_follows_the_lifecycle) {
     EXPECT_EQ(j, json::parse(R"({"id":")" + id +
                              R"(","status":"idle","media_sequence":null,"target_duration":)" +
                              std::to_string(b->snapshot()->target_duration_s) +
-                             R"(,"updated_at":"2026-01-01T00:00:00.000Z"})")); // created_at
+                             R"(,"position":0,"updated_at":"2026-01-01T00:00:00.000Z"})"));
 
     // Live, before the first segment closes: live, still no playlist; updated at the start.
     clock.advance(std::chrono::seconds(10));
@@ -389,9 +389,10 @@ TEST(broadcast_json, render_status_is_valid_json) {
     seg->duration_s = 2.5;
     seg->program_date_time = std::chrono::system_clock::time_point{std::chrono::seconds(10)};
     s.segments.push_back(seg);
+    s.closed_media_s = 8.5;
     const auto text = render_status("abc123", s);
     EXPECT_EQ(text, R"({"id":"abc123","status":"suspended","media_sequence":3,)"
-                    R"("target_duration":4,"updated_at":"1970-01-01T00:00:12.500Z"})");
+                    R"("target_duration":4,"position":8.500,"updated_at":"1970-01-01T00:00:12.500Z"})");
     EXPECT_FALSE(json::parse(text, nullptr, false).is_discarded());
 }
 
