@@ -264,12 +264,15 @@ core::result<void> app::build(const std::string& ready_file) {
         {0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05, 0.25});
     registry_ = std::make_unique<media::broadcast_registry>(pc, clock_, file_io);
     // Before restore(): broadcasts a crash left live are ended by it, and that must persist.
-    // Chat hears of status changes too (events to the room, the archive at the end); chat_ is
-    // set below, before any thread runs, so the observer reads it without a race.
+    // Chat and love hear of status changes too (events to the room, the archives at the end);
+    // chat_ and love_ are set below, before any thread runs: the observer reads them race-free.
     registry_->on_change([this, store = store_.get()](const media::broadcast_record& r) {
         store->save_later(r);
         if (chat_) {
             chat_->on_broadcast_change(r);
+        }
+        if (love_) {
+            love_->on_broadcast_change(r);
         }
     });
     const auto restored = records->size();
@@ -385,10 +388,11 @@ core::result<void> app::build(const std::string& ready_file) {
     lc.flush_interval = std::chrono::milliseconds(cfg_.love.flush_interval_ms);
     lc.max_pending = static_cast<std::size_t>(cfg_.love.max_pending);
     love_ = services::love::love_service::create(
-        std::move(lc),
-        services::love::love_deps{*registry_, clock_, state_->love_counts(), std::move(*love_keys),
-                                  pool_->at(0).get_executor(), metrics_});
+        std::move(lc), services::love::love_deps{*registry_, clock_, state_->love_counts(),
+                                                 std::move(*love_keys), pool_->at(0).get_executor(),
+                                                 metrics_, state_->records(), dir, file_io});
     services::love::register_routes(*router_, love_, services_->user_tokens);
+    love_->recover();
     services::web::register_routes(*router_, *services_);
 
     // ---- RTMP ingest ------------------------------------------------------------------------
@@ -495,9 +499,13 @@ void app::shutdown() {
     if (registry_) {
         registry_->shutdown();
     }
-    // Love batches still pending are written (and answered) while the event loops run.
+    // Love batches still pending are written (and answered) while the event loops run, and
+    // the final counts of the broadcasts just ended go to the records.
     if (love_) {
         love_->close();
+        if (!love_->wait_for_finals(std::chrono::seconds(10))) {
+            spdlog::warn("shutdown: final love counts still pending after 10 s; not waiting");
+        }
     }
     // Chat archives start with a read of the room's log (Redis, when configured) and only
     // then queue their file write: wait for them before the pool stops taking work.

@@ -4,9 +4,11 @@
 // concurrent clients (every accepted tap in the total and the ranking, nothing else).
 
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
 import {after, before, describe, it} from 'node:test';
 
-import {ChatClient, guest} from './lib/chat.mjs';
+import {ChatClient, guest, startRedis} from './lib/chat.mjs';
 import * as h from './lib/harness.mjs';
 
 const config = {
@@ -147,6 +149,99 @@ describe('love on one node', {timeout : 120000}, () => {
             assert.ok(ranking.every((e) => /^v\d+$/.test(e.user.name)), 'names shown');
         } finally {
             await pub.stop();
+        }
+    });
+});
+
+// The end of a broadcast: the final total in the records (GET .../love answers from them), the
+// ranking in vod/<id>/love.json, the live counts gone; a node killed while live writes them
+// when it restarts (restore() ends the broadcast, recover() finds its counts still in Redis),
+// once.
+describe('love at the end of a broadcast', {timeout : 180000}, () => {
+    const sendAll = async (server, id, viewers, rounds) => {
+        const sums = new Map();
+        for (const [i, v] of viewers.entries()) {
+            let sum = 0;
+            for (let k = 0; k < rounds; k++) {
+                const r = await server.request('POST', `/api/v1/broadcasts/${id}/love`,
+                                               {token : v.token, json : {batch_id : `${i}-${k}`, taps : Array(2 + i).fill(0.5)}});
+                assert.equal(r.status, 200, r.text);
+                sum += r.json().accepted;
+            }
+            sums.set(v.user.id, sum);
+        }
+        return sums;
+    };
+    const readFinal = (server, id) =>
+        JSON.parse(fs.readFileSync(path.join(server.dataDir, 'vod', id, 'love.json'), 'utf8'));
+
+    it('writes the total and the ranking once the broadcast ends', async () => {
+        const server = await h.startServer({config});
+        let pub;
+        try {
+            const b = await server.createBroadcast('final');
+            pub = h.publish({rtmpUrl : server.rtmpUrl, key : b.stream_key});
+            await server.waitForStatus(b.id, 'live', 20000, {publisher : pub});
+            const viewers = [ await guest(server, 'Fay'), await guest(server, 'Gil') ];
+            const sums = await sendAll(server, b.id, viewers, 3);
+            const expected = [...sums.values()].reduce((a, x) => a + x, 0);
+            await pub.stop();
+            assert.equal((await server.deleteBroadcast(b.id)).status, 200);
+            const file = path.join(server.dataDir, 'vod', b.id, 'love.json');
+            await h.waitFor(() => fs.existsSync(file), {timeoutMs : 10000, what : 'love.json'});
+            const final = readFinal(server, b.id);
+            assert.equal(final.total, expected);
+            assert.deepEqual(final.ranking.map((e) => [e.user.name, e.taps]),
+                             [ [ 'Gil', sums.get(viewers[1].user.id) ], [ 'Fay', sums.get(viewers[0].user.id) ] ]);
+            // From the records now (the live counts are removed), and the file's ranking.
+            assert.equal((await server.get(`/api/v1/broadcasts/${b.id}/love`)).json().total, expected);
+            const ranking = (await server.get(`/api/v1/broadcasts/${b.id}/love/ranking`)).json().ranking;
+            assert.deepEqual(ranking.map((e) => e.user.name), [ 'Gil', 'Fay' ]);
+            const late = await server.request('POST', `/api/v1/broadcasts/${b.id}/love`,
+                                              {token : viewers[0].token, json : {batch_id : 'late', taps : [ 1 ]}});
+            assert.equal(late.status, 409);
+        } finally {
+            await pub?.stop();
+            await server.stop();
+        }
+    });
+
+    it('a node killed while live writes the final counts when it restarts, once', async () => {
+        const redis = await startRedis();
+        const dataDir = h.makeTempDir('livehouse-love-crash-');
+        const args = [ '--redis', redis.address ];
+        let node;
+        let pub;
+        try {
+            node = await h.startServer({config, args, dataDir});
+            const b = await node.createBroadcast('crash');
+            pub = h.publish({rtmpUrl : node.rtmpUrl, key : b.stream_key});
+            await node.waitForStatus(b.id, 'live', 20000, {publisher : pub});
+            const viewers = [ await guest(node, 'Hal'), await guest(node, 'Ivy'), await guest(node, 'Jo') ];
+            const sums = await sendAll(node, b.id, viewers, 2);
+            const expected = [...sums.values()].reduce((a, x) => a + x, 0);
+            await node.stop({signal : 'SIGKILL'});
+            await pub.stop();
+            pub = null;
+
+            node = await h.startServer({config, args, dataDir});
+            await h.waitFor(() => fs.existsSync(path.join(dataDir, 'vod', b.id, 'love.json')),
+                            {timeoutMs : 15000, what : 'love.json after the restart'});
+            assert.equal(readFinal(node, b.id).total, expected);
+            await h.waitFor(async () => (await node.get(`/api/v1/broadcasts/${b.id}/love`)).json().total === expected,
+                            {timeoutMs : 10000, what : 'the final total from the records'});
+            assert.match(node.output(), /ended without its final counts/);
+            await node.stop();
+
+            // A third start finds nothing left to write: the counts were removed after it.
+            node = await h.startServer({config, args, dataDir});
+            await h.delay(1500);
+            assert.doesNotMatch(node.output(), /ended without its final counts/);
+            assert.equal((await node.get(`/api/v1/broadcasts/${b.id}/love`)).json().total, expected);
+        } finally {
+            await pub?.stop();
+            await node?.stop();
+            await redis.stop();
         }
     });
 });

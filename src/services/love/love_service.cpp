@@ -1,7 +1,12 @@
 // love_service (see love_service.hpp).
 #include "services/love/love_service.hpp"
 
+#include "codec/chat/server_messages.hpp"
+
+#include <filesystem>
 #include <fmt/format.h>
+#include <fstream>
+#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
 namespace livehouse::services::love {
@@ -49,6 +54,8 @@ love_service::love_service(love_config config, love_deps deps)
     applies_ = &m.add_counter("love_applies_total",
                               "Applies to the state backend (one per broadcast per flush)");
     busy_ = &m.add_counter("love_busy_total", "Love batches refused: too many pending (503)");
+    finals_ = &m.add_counter("love_finals_total",
+                             "Broadcasts whose love counts were written to the records at the end");
 }
 
 love_service::~love_service() = default;
@@ -162,11 +169,67 @@ void love_service::flush() {
 
 void love_service::total(const std::string& id,
                          std::function<void(core::result<std::int64_t>)> done) {
+    const auto b = deps_.registry.find(id);
+    if (b && b->snapshot()->status == media::broadcast_status::ended) {
+        // Ended: the records have the final total once finalize() wrote it; until then (or on
+        // a node without it) the live counts still do.
+        deps_.records.totals(id, [self = shared_from_this(), id,
+                                  done](core::result<std::vector<state::total_record>> r) {
+            if (r) {
+                for (const auto& t : *r) {
+                    if (t.name == "love") {
+                        done(t.value);
+                        return;
+                    }
+                }
+            }
+            self->deps_.counts.total(self->counts_key(id), done);
+        });
+        return;
+    }
     deps_.counts.total(counts_key(id), std::move(done));
 }
 
 void love_service::ranking(const std::string& id, std::size_t limit,
                            std::function<void(core::result<std::vector<ranked_viewer>>)> done) {
+    const auto b = deps_.registry.find(id);
+    if (b && b->snapshot()->status == media::broadcast_status::ended) {
+        // Ended: the final ranking is in love.json (a file read: off the event loop); until
+        // finalize() wrote it, the live counts still have it.
+        deps_.io([self = shared_from_this(), id, limit, done = std::move(done)]() mutable {
+            const auto path =
+                std::filesystem::path(self->deps_.data_dir) / "vod" / id / "love.json";
+            std::ifstream in(path, std::ios::binary);
+            const auto j = nlohmann::json::parse(in, nullptr, false);
+            const auto list = j.is_object() ? j.find("ranking") : j.end();
+            if (!in || list == j.end() || !list->is_array()) {
+                self->live_ranking(id, limit, std::move(done));
+                return;
+            }
+            std::vector<ranked_viewer> out;
+            for (const auto& e : *list) {
+                if (out.size() >= limit) {
+                    break;
+                }
+                const auto user = e.find("user");
+                const auto taps = e.find("taps");
+                if (user == e.end() || !user->is_object() || taps == e.end() ||
+                    !taps->is_number_integer()) {
+                    continue;
+                }
+                out.push_back({viewer{user->value("id", ""), user->value("name", "")},
+                               taps->get<std::int64_t>()});
+            }
+            done(std::move(out));
+        });
+        return;
+    }
+    live_ranking(id, limit, std::move(done));
+}
+
+void love_service::live_ranking(
+    const std::string& id, std::size_t limit,
+    std::function<void(core::result<std::vector<ranked_viewer>>)> done) {
     deps_.counts.top(counts_key(id), limit,
                      [done = std::move(done)](core::result<std::vector<state::scored_member>> r) {
                          if (!r) {
@@ -204,6 +267,154 @@ void love_service::tick(
             on_total(id, *r);
         });
     }
+}
+
+void love_service::on_broadcast_change(const media::broadcast_record& record) {
+    if (record.status != media::broadcast_status::ended) {
+        return;
+    }
+    finalize(record.id, [id = record.id](core::result<void> r) {
+        if (!r) {
+            spdlog::error("love: final counts of {} not written: {}", id, r.err().message);
+        }
+    });
+}
+
+namespace {
+
+std::int64_t unix_ms_now() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+/// {"broadcast_id":...,"total":N,"ranking":[{"user":{"id","name"},"taps":n},...]}
+std::string render_final(const std::string& id, std::int64_t total,
+                         const std::vector<state::scored_member>& top) {
+    using codec::chat::json_string;
+    std::string out =
+        fmt::format(R"({{"broadcast_id":{},"total":{},"ranking":[)", json_string(id), total);
+    for (std::size_t i = 0; i < top.size(); ++i) {
+        const auto v = viewer_of_member(top[i].member);
+        out += fmt::format(R"({}{{"user":{{"id":{},"name":{}}},"taps":{}}})", i == 0 ? "" : ",",
+                           json_string(v.id), json_string(v.name), top[i].score);
+    }
+    out += "]}\n";
+    return out;
+}
+
+} // namespace
+
+void love_service::finalize(const std::string& id, std::function<void(core::result<void>)> user) {
+    {
+        std::lock_guard lock(finals_mu_);
+        ++finals_pending_;
+    }
+    auto done = [self = shared_from_this(), user = std::move(user)](core::result<void> r) {
+        user(std::move(r));
+        std::lock_guard lock(self->finals_mu_);
+        if (--self->finals_pending_ == 0) {
+            self->finals_cv_.notify_all();
+        }
+    };
+    // Batches still pending go first: the backend takes one client's commands in order, so
+    // the reads below see them.
+    flush();
+    const auto key = counts_key(id);
+    deps_.counts.total(key, [self = shared_from_this(), id, key,
+                             done](core::result<std::int64_t> total) {
+        if (!total) {
+            done(total.err());
+            return;
+        }
+        self->deps_.counts.top(
+            key, final_ranking_size,
+            [self, id, key, done,
+             total = *total](core::result<std::vector<state::scored_member>> top) {
+                if (!top) {
+                    done(top.err());
+                    return;
+                }
+                auto text = std::make_shared<std::string>(render_final(id, total, *top));
+                self->deps_.io([self, id, key, done, total, text] {
+                    namespace fs = std::filesystem;
+                    const auto rel = fmt::format("vod/{}/love.json", id);
+                    const fs::path dir = fs::path(self->deps_.data_dir) / "vod" / id;
+                    std::error_code ec;
+                    fs::create_directories(dir, ec);
+                    const auto tmp = dir / "love.json.tmp";
+                    {
+                        std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+                        out.write(text->data(), static_cast<std::streamsize>(text->size()));
+                        out.flush();
+                        if (!out) {
+                            done(core::make_error(fmt::format("love: write {}", rel)));
+                            return;
+                        }
+                    }
+                    fs::rename(tmp, dir / "love.json", ec);
+                    if (ec) {
+                        done(core::make_error(
+                            fmt::format("love: rename {}: {}", rel, ec.message())));
+                        return;
+                    }
+                    self->deps_.records.put_total(
+                        {id, "love", total},
+                        [self, id, key, done, rel, text](core::result<void> put) {
+                            if (!put) {
+                                done(put.err().wrap("love: total"));
+                                return;
+                            }
+                            self->deps_.records.put_archive(
+                                {id, "love", rel, static_cast<std::int64_t>(text->size()),
+                                 unix_ms_now()},
+                                [self, id, key, done](core::result<void> indexed) {
+                                    if (!indexed) {
+                                        done(indexed.err().wrap("love: index"));
+                                        return;
+                                    }
+                                    // Last: once the counts are gone there is nothing to redo.
+                                    self->deps_.counts.remove(
+                                        key, [self, id, done](core::result<void> removed) {
+                                            if (!removed) {
+                                                done(removed.err().wrap("love: remove counts"));
+                                                return;
+                                            }
+                                            self->finals_->inc();
+                                            spdlog::info("love: final counts of {} written", id);
+                                            done({});
+                                        });
+                                });
+                        });
+                });
+            });
+    });
+}
+
+void love_service::recover() {
+    for (const auto& b : deps_.registry.list()) {
+        if (b->snapshot()->status != media::broadcast_status::ended) {
+            continue;
+        }
+        deps_.counts.total(counts_key(b->id()), [self = shared_from_this(),
+                                                 id = b->id()](core::result<std::int64_t> t) {
+            if (t && *t > 0) {
+                spdlog::info("love: {} ended without its final counts; "
+                             "writing them now",
+                             id);
+                self->finalize(id, [id](core::result<void> r) {
+                    if (!r) {
+                        spdlog::error("love: final counts of {}: {}", id, r.err().message);
+                    }
+                });
+            }
+        });
+    }
+}
+
+bool love_service::wait_for_finals(std::chrono::milliseconds timeout) {
+    std::unique_lock lock(finals_mu_);
+    return finals_cv_.wait_for(lock, timeout, [this] { return finals_pending_ == 0; });
 }
 
 void love_service::close() {

@@ -30,10 +30,12 @@
 #include "services/love/anti_cheat.hpp"
 #include "state/keys.hpp"
 #include "state/love_counts.hpp"
+#include "state/records.hpp"
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -59,6 +61,9 @@ struct love_deps {
     state::key_space keys; ///< the "love" service's keys in this node's phase
     boost::asio::any_io_executor timer_exec;
     core::metrics_registry& metrics;
+    state::records& records; ///< the final total (totals "love") and the ranking's index
+    std::string data_dir;    ///< the final ranking goes to <data_dir>/vod/<id>/love.json
+    media::task_runner io;   ///< blocking file work
 };
 
 struct viewer {
@@ -108,6 +113,24 @@ class love_service : public std::enable_shared_from_this<love_service> {
     /// one message per room per second at most, not one per tap).
     void tick(const std::function<void(const std::string& id, std::int64_t total)>& on_total);
 
+    /// Hook for broadcast status changes: at the end, finalize().
+    void on_broadcast_change(const media::broadcast_record& record);
+    /// The end of a broadcast (seed 002: "flushed to MySQL and deleted"): what is pending is
+    /// written, then the total goes to the records (totals: broadcast, "love"), the top
+    /// final_ranking_size viewers to <data_dir>/vod/<id>/love.json (indexed: archives,
+    /// kind "love"), and only then are the live counts removed. Every step is an idempotent
+    /// upsert or an atomic file replace, and the counts go last, so a crash anywhere in it
+    /// leaves the counts in the state backend and recover() runs it again, to the same result.
+    void finalize(const std::string& broadcast_id, std::function<void(core::result<void>)> done);
+    /// At start-up: finalize() every ended broadcast whose counts are still in the state
+    /// backend (a node that died mid-finalize, or while live: restore() ended it). Only a
+    /// shared backend (Redis) outlives the process; the embedded counts do not.
+    void recover();
+    /// Blocks (not on an event loop) until every finalize() started has completed, or
+    /// `timeout`; false on the timeout (shutdown waits before the file pool stops).
+    bool wait_for_finals(std::chrono::milliseconds timeout);
+    static constexpr std::size_t final_ranking_size = 1000;
+
     /// The state key of a broadcast's counts ("love|<phase>|{<id>}").
     [[nodiscard]] std::string counts_key(std::string_view broadcast_id) const;
     /// Cancels the flush timer (shutdown, before the event loops go); what is pending is
@@ -123,12 +146,18 @@ class love_service : public std::enable_shared_from_this<love_service> {
         std::function<void(submit_result)> done;
     };
 
+    void live_ranking(const std::string& broadcast_id, std::size_t limit,
+                      std::function<void(core::result<std::vector<ranked_viewer>>)> done);
     void arm_locked();
     void flush();
 
     const love_config config_;
     love_deps deps_;
     core::rate_limiter buckets_;
+
+    std::mutex finals_mu_;
+    std::condition_variable finals_cv_;
+    std::size_t finals_pending_ = 0;
 
     std::mutex mu_;
     std::unordered_map<std::string, std::vector<pending_batch>> pending_;
@@ -144,6 +173,7 @@ class love_service : public std::enable_shared_from_this<love_service> {
     core::counter* duplicates_ = nullptr;
     core::counter* applies_ = nullptr;
     core::counter* busy_ = nullptr;
+    core::counter* finals_ = nullptr;
 };
 
 /// "<id>\n<name>" and back.
