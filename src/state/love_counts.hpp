@@ -10,11 +10,13 @@
 // Contract:
 // - apply(key, batches) counts each batch whose (user, batch_id) is not among that user's last
 //   love_seen_window batch ids of this key, in order: the total goes up by its taps, the user's
-//   score by the same; it completes with, per batch, whether it was counted, and the total
-//   after the whole apply. A batch of 0 taps is counted (and remembered) but changes no score.
+//   score by the same, and the broadcast's timeline (taps per video second) by its per_second
+//   counts; it completes with, per batch, whether it was counted, and the total after the
+//   whole apply. A batch of 0 taps is counted (and remembered) but changes no score.
 // - total(key), top(key, n) (score descending, ties by user descending, like sorted_sets),
-//   score(key, user) read what apply wrote.
-// - remove(key) drops the total and the ranking (the broadcast's counts are in the database).
+//   score(key, user), timeline(key) read what apply wrote.
+// - remove(key) drops the total, the ranking and the timeline (the broadcast's counts are in the
+// database).
 //   Whether batch ids applied before it are still remembered after is unspecified: embedded
 //   drops them, Redis lets the per-user lists expire (love_seen_ttl) rather than scan for them.
 // - key: within the key limits with a non-empty hash tag ("love|live|{b42}"); the backend
@@ -29,12 +31,15 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace livehouse::state {
 
 inline constexpr std::size_t max_love_apply = 10'000;
 inline constexpr std::int64_t max_love_taps = 1'000'000;
+/// The latest video second a timeline keeps (a week).
+inline constexpr std::int64_t max_love_second = 7 * 24 * 3600;
 /// Batch ids remembered per user and broadcast: a retry must come within the user's next 32
 /// batches (about a minute at one batch every 2 s).
 inline constexpr std::size_t love_seen_window = 32;
@@ -42,10 +47,21 @@ inline constexpr std::size_t love_seen_window = 32;
 inline constexpr std::chrono::seconds love_seen_ttl{3600};
 
 struct love_batch_entry {
+    love_batch_entry() = default;
+    love_batch_entry(std::string u, std::string id, std::int64_t n,
+                     std::vector<std::pair<std::int64_t, std::int64_t>> seconds = {})
+        : user(std::move(u)), batch_id(std::move(id)), taps(n), per_second(std::move(seconds)) {}
+
     std::string user;
     std::string batch_id;
     std::int64_t taps = 0;
+    /// The taps per video second (second >= 0, count >= 1; counts sum to `taps`), for the
+    /// broadcast's timeline. May be empty (no timeline kept for this batch).
+    std::vector<std::pair<std::int64_t, std::int64_t>> per_second;
 };
+
+/// Taps per video second of a broadcast, by second ascending.
+using love_timeline = std::vector<std::pair<std::int64_t, std::int64_t>>;
 
 struct love_applied {
     std::vector<bool> counted; ///< one per batch, in order
@@ -62,6 +78,7 @@ class love_counts {
                      completion<std::vector<scored_member>> done) = 0;
     virtual void score(std::string key, std::string user,
                        completion<std::optional<std::int64_t>> done) = 0;
+    virtual void timeline(std::string key, completion<love_timeline> done) = 0;
     virtual void remove(std::string key, completion<void> done) = 0;
 };
 

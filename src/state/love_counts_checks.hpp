@@ -45,6 +45,16 @@ inline std::optional<core::error> check_love_apply(const std::string& key,
             return core::make_error(
                 fmt::format("state: love batch of {} taps (0..{})", b.taps, max_love_taps));
         }
+        std::int64_t sum = 0;
+        for (const auto& [second, count] : b.per_second) {
+            if (second < 0 || second > max_love_second || count < 1) {
+                return core::make_error("state: love timeline entry out of range");
+            }
+            sum += count;
+        }
+        if (!b.per_second.empty() && sum != b.taps) {
+            return core::make_error("state: love timeline counts do not add up to the taps");
+        }
     }
     return std::nullopt;
 }

@@ -197,12 +197,31 @@ TEST_P(love_counts_contract, concurrent_applies_from_two_nodes_add_up_exactly) {
     }
 }
 
+TEST_P(love_counts_contract, the_timeline_adds_up_per_video_second_and_skips_retries) {
+    auto r = apply({{"ann", "a1", 3, {{10, 2}, {11, 1}}},
+                    {"bob", "b1", 4, {{11, 3}, {3600, 1}}},
+                    {"ann", "a1", 3, {{10, 2}, {11, 1}}}, // a retry: not on the timeline again
+                    {"cid", "c1", 2, {}}});               // no breakdown: counted, no timeline
+    ASSERT_TRUE(r) << r.err().message;
+    EXPECT_EQ(r->total, 9);
+    auto t = wait_result<love_timeline>([&](auto d) { b_.counts->timeline(key_, std::move(d)); });
+    ASSERT_TRUE(t) << t.err().message;
+    EXPECT_EQ(*t, (love_timeline{{10, 2}, {11, 4}, {3600, 1}}));
+    EXPECT_FALSE(apply({{"dee", "d1", 2, {{5, 1}}}})) << "counts that do not add up";
+    EXPECT_FALSE(apply({{"dee", "d1", 1, {{-1, 1}}}}));
+    EXPECT_FALSE(apply({{"dee", "d1", 1, {{max_love_second + 1, 1}}}}));
+    EXPECT_FALSE(apply({{"dee", "d1", 0, {{5, 0}}}}));
+}
+
 TEST_P(love_counts_contract, remove_drops_the_counts) {
-    ASSERT_TRUE(apply({{"ann", "a1", 5}}));
+    ASSERT_TRUE(apply({{"ann", "a1", 5, {{1, 5}}}}));
     auto done = wait_result<void>([&](auto d) { b_.counts->remove(key_, std::move(d)); });
     ASSERT_TRUE(done) << done.err().message;
     EXPECT_EQ(total(), 0);
     EXPECT_TRUE(top(10).empty());
+    auto t = wait_result<love_timeline>([&](auto d) { b_.counts->timeline(key_, std::move(d)); });
+    ASSERT_TRUE(t);
+    EXPECT_TRUE(t->empty());
 }
 
 INSTANTIATE_TEST_SUITE_P(backends, love_counts_contract, ::testing::ValuesIn(kinds()),

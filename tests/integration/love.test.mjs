@@ -185,18 +185,33 @@ describe('love at the end of a broadcast', {timeout : 180000}, () => {
             const viewers = [ await guest(server, 'Fay'), await guest(server, 'Gil') ];
             const sums = await sendAll(server, b.id, viewers, 3);
             const expected = [...sums.values()].reduce((a, x) => a + x, 0);
+            // One more batch across three video seconds: the timeline counts per second.
+            const spread = await server.request('POST', `/api/v1/broadcasts/${b.id}/love`, {
+                token : viewers[0].token,
+                json : {batch_id : 'spread', taps : [ 1.2, 1.9, 2.5, 0.1 ]},
+            });
+            assert.equal(spread.json().accepted, 4);
+            const timeline = [ [ 0, expected + 1 ], [ 1, 2 ], [ 2, 1 ] ];
+            const live = await server.get(`/api/v1/broadcasts/${b.id}/love/timeline`);
+            assert.equal(live.status, 200, live.text);
+            assert.deepEqual(live.json().timeline, timeline);
+            sums.set(viewers[0].user.id, sums.get(viewers[0].user.id) + 4);
             await pub.stop();
             assert.equal((await server.deleteBroadcast(b.id)).status, 200);
             const file = path.join(server.dataDir, 'vod', b.id, 'love.json');
             await h.waitFor(() => fs.existsSync(file), {timeoutMs : 10000, what : 'love.json'});
             const final = readFinal(server, b.id);
-            assert.equal(final.total, expected);
-            assert.deepEqual(final.ranking.map((e) => [e.user.name, e.taps]),
-                             [ [ 'Gil', sums.get(viewers[1].user.id) ], [ 'Fay', sums.get(viewers[0].user.id) ] ]);
+            assert.equal(final.total, expected + 4);
+            assert.deepEqual(final.timeline, timeline);
+            assert.deepEqual((await server.get(`/api/v1/broadcasts/${b.id}/love/timeline`)).json().timeline,
+                             timeline, 'from love.json after the end');
+            const byTaps = viewers.map((v) => [ v.user.name, sums.get(v.user.id) ])
+                               .sort((x, y) => y[1] - x[1]);
+            assert.deepEqual(final.ranking.map((e) => [e.user.name, e.taps]), byTaps);
             // From the records now (the live counts are removed), and the file's ranking.
-            assert.equal((await server.get(`/api/v1/broadcasts/${b.id}/love`)).json().total, expected);
+            assert.equal((await server.get(`/api/v1/broadcasts/${b.id}/love`)).json().total, expected + 4);
             const ranking = (await server.get(`/api/v1/broadcasts/${b.id}/love/ranking`)).json().ranking;
-            assert.deepEqual(ranking.map((e) => e.user.name), [ 'Gil', 'Fay' ]);
+            assert.deepEqual(ranking.map((e) => e.user.name), byTaps.map((x) => x[0]));
             const late = await server.request('POST', `/api/v1/broadcasts/${b.id}/love`,
                                               {token : viewers[0].token, json : {batch_id : 'late', taps : [ 1 ]}});
             assert.equal(late.status, 409);

@@ -128,6 +128,24 @@ struct routes {
     }
 };
 
+void timeline_route(const std::shared_ptr<love_service>& svc, const net::route_params& p,
+                    const net::responder& respond) {
+    const auto id = p.at("id");
+    if (!svc->knows(id)) {
+        respond(net::json_error(status::not_found, "broadcast not found"));
+        return;
+    }
+    svc->timeline(id, [respond](core::result<state::love_timeline> r) {
+        if (!r) {
+            respond(api::unavailable("love counts unavailable; retry"));
+            return;
+        }
+        auto res = net::json_response(status::ok, "{\"timeline\":" + render_timeline(*r) + "}");
+        res.cache_control = "public, max-age=1";
+        res.cors = true;
+        respond(std::move(res));
+    });
+}
 } // namespace
 
 void register_routes(net::router& router, std::shared_ptr<love_service> service,
@@ -151,6 +169,12 @@ void register_routes(net::router& router, std::shared_ptr<love_service> service,
             r->ranking(req, p, respond);
         },
         "love.ranking");
+    router.add(
+        verb::get, "/api/v1/broadcasts/{id}/love/timeline",
+        [svc = r->svc](const net::request&, const net::route_params& p, net::responder respond) {
+            timeline_route(svc, p, respond);
+        },
+        "love.timeline");
 }
 
 } // namespace livehouse::services::love

@@ -3,6 +3,7 @@
 
 #include "codec/chat/server_messages.hpp"
 
+#include <algorithm>
 #include <filesystem>
 #include <fmt/format.h>
 #include <fstream>
@@ -33,6 +34,26 @@ submit_result outcome_only(submit_result::outcome o, std::string error = {}) {
     return r;
 }
 } // namespace
+
+/// Taps per whole video second (ascending), for the broadcast's timeline: the heat line of the
+/// VOD.
+std::vector<std::pair<std::int64_t, std::int64_t>> per_second(const std::vector<double>& taps) {
+    std::vector<std::int64_t> seconds;
+    seconds.reserve(taps.size());
+    for (const double t : taps) {
+        seconds.push_back(std::min(static_cast<std::int64_t>(t), state::max_love_second));
+    }
+    std::sort(seconds.begin(), seconds.end());
+    std::vector<std::pair<std::int64_t, std::int64_t>> out;
+    for (const auto s : seconds) {
+        if (!out.empty() && out.back().first == s) {
+            ++out.back().second;
+        } else {
+            out.emplace_back(s, 1);
+        }
+    }
+    return out;
+}
 
 std::shared_ptr<love_service> love_service::create(love_config config, love_deps deps) {
     return std::shared_ptr<love_service>(new love_service(std::move(config), std::move(deps)));
@@ -92,7 +113,8 @@ void love_service::submit(const std::string& id, const viewer& who, std::string 
         return;
     }
     const auto n = static_cast<std::int64_t>(j.accepted.size());
-    pending_[id].push_back({state::love_batch_entry{ranking_member(who), std::move(batch_id), n},
+    pending_[id].push_back({state::love_batch_entry{ranking_member(who), std::move(batch_id), n,
+                                                    per_second(j.accepted)},
                             std::move(j), std::move(done)});
     ++pending_count_;
     arm_locked();
@@ -227,6 +249,34 @@ void love_service::ranking(const std::string& id, std::size_t limit,
     live_ranking(id, limit, std::move(done));
 }
 
+void love_service::timeline(const std::string& id,
+                            std::function<void(core::result<state::love_timeline>)> done) {
+    const auto b = deps_.registry.find(id);
+    if (b && b->snapshot()->status == media::broadcast_status::ended) {
+        deps_.io([self = shared_from_this(), id, done = std::move(done)]() mutable {
+            const auto path =
+                std::filesystem::path(self->deps_.data_dir) / "vod" / id / "love.json";
+            std::ifstream in(path, std::ios::binary);
+            const auto j = nlohmann::json::parse(in, nullptr, false);
+            const auto list = j.is_object() ? j.find("timeline") : j.end();
+            if (!in || list == j.end() || !list->is_array()) {
+                self->deps_.counts.timeline(self->counts_key(id), std::move(done));
+                return;
+            }
+            state::love_timeline out;
+            for (const auto& e : *list) {
+                if (e.is_array() && e.size() == 2 && e[0].is_number_integer() &&
+                    e[1].is_number_integer()) {
+                    out.emplace_back(e[0].get<std::int64_t>(), e[1].get<std::int64_t>());
+                }
+            }
+            done(std::move(out));
+        });
+        return;
+    }
+    deps_.counts.timeline(counts_key(id), std::move(done));
+}
+
 void love_service::live_ranking(
     const std::string& id, std::size_t limit,
     std::function<void(core::result<std::vector<ranked_viewer>>)> done) {
@@ -288,9 +338,24 @@ std::int64_t unix_ms_now() {
         .count();
 }
 
+} // namespace
+
+std::string render_timeline(const state::love_timeline& t) {
+    std::string out = "[";
+    for (std::size_t i = 0; i < t.size(); ++i) {
+        fmt::format_to(std::back_inserter(out), "{}[{},{}]", i == 0 ? "" : ",", t[i].first,
+                       t[i].second);
+    }
+    out += ']';
+    return out;
+}
+
+namespace {
+
 /// {"broadcast_id":...,"total":N,"ranking":[{"user":{"id","name"},"taps":n},...]}
 std::string render_final(const std::string& id, std::int64_t total,
-                         const std::vector<state::scored_member>& top) {
+                         const std::vector<state::scored_member>& top,
+                         const state::love_timeline& timeline) {
     using codec::chat::json_string;
     std::string out =
         fmt::format(R"({{"broadcast_id":{},"total":{},"ranking":[)", json_string(id), total);
@@ -299,7 +364,9 @@ std::string render_final(const std::string& id, std::int64_t total,
         out += fmt::format(R"({}{{"user":{{"id":{},"name":{}}},"taps":{}}})", i == 0 ? "" : ",",
                            json_string(v.id), json_string(v.name), top[i].score);
     }
-    out += "]}\n";
+    out += "],\"timeline\":";
+    out += render_timeline(timeline);
+    out += "}\n";
     return out;
 }
 
@@ -335,57 +402,66 @@ void love_service::finalize(const std::string& id, std::function<void(core::resu
                     done(top.err());
                     return;
                 }
-                auto text = std::make_shared<std::string>(render_final(id, total, *top));
-                self->deps_.io([self, id, key, done, total, text] {
-                    namespace fs = std::filesystem;
-                    const auto rel = fmt::format("vod/{}/love.json", id);
-                    const fs::path dir = fs::path(self->deps_.data_dir) / "vod" / id;
-                    std::error_code ec;
-                    fs::create_directories(dir, ec);
-                    const auto tmp = dir / "love.json.tmp";
-                    {
-                        std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-                        out.write(text->data(), static_cast<std::streamsize>(text->size()));
-                        out.flush();
-                        if (!out) {
-                            done(core::make_error(fmt::format("love: write {}", rel)));
-                            return;
-                        }
-                    }
-                    fs::rename(tmp, dir / "love.json", ec);
-                    if (ec) {
-                        done(core::make_error(
-                            fmt::format("love: rename {}: {}", rel, ec.message())));
+                self->deps_.counts.timeline(key, [self, id, key, done, total,
+                                                  top = std::move(*top)](
+                                                     core::result<state::love_timeline> tl) {
+                    if (!tl) {
+                        done(tl.err());
                         return;
                     }
-                    self->deps_.records.put_total(
-                        {id, "love", total},
-                        [self, id, key, done, rel, text](core::result<void> put) {
-                            if (!put) {
-                                done(put.err().wrap("love: total"));
+                    auto text = std::make_shared<std::string>(render_final(id, total, top, *tl));
+                    self->deps_.io([self, id, key, done, total, text] {
+                        namespace fs = std::filesystem;
+                        const auto rel = fmt::format("vod/{}/love.json", id);
+                        const fs::path dir = fs::path(self->deps_.data_dir) / "vod" / id;
+                        std::error_code ec;
+                        fs::create_directories(dir, ec);
+                        const auto tmp = dir / "love.json.tmp";
+                        {
+                            std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+                            out.write(text->data(), static_cast<std::streamsize>(text->size()));
+                            out.flush();
+                            if (!out) {
+                                done(core::make_error(fmt::format("love: write {}", rel)));
                                 return;
                             }
-                            self->deps_.records.put_archive(
-                                {id, "love", rel, static_cast<std::int64_t>(text->size()),
-                                 unix_ms_now()},
-                                [self, id, key, done](core::result<void> indexed) {
-                                    if (!indexed) {
-                                        done(indexed.err().wrap("love: index"));
-                                        return;
-                                    }
-                                    // Last: once the counts are gone there is nothing to redo.
-                                    self->deps_.counts.remove(
-                                        key, [self, id, done](core::result<void> removed) {
-                                            if (!removed) {
-                                                done(removed.err().wrap("love: remove counts"));
-                                                return;
-                                            }
-                                            self->finals_->inc();
-                                            spdlog::info("love: final counts of {} written", id);
-                                            done({});
-                                        });
-                                });
-                        });
+                        }
+                        fs::rename(tmp, dir / "love.json", ec);
+                        if (ec) {
+                            done(core::make_error(
+                                fmt::format("love: rename {}: {}", rel, ec.message())));
+                            return;
+                        }
+                        self->deps_.records.put_total(
+                            {id, "love", total},
+                            [self, id, key, done, rel, text](core::result<void> put) {
+                                if (!put) {
+                                    done(put.err().wrap("love: total"));
+                                    return;
+                                }
+                                self->deps_.records.put_archive(
+                                    {id, "love", rel, static_cast<std::int64_t>(text->size()),
+                                     unix_ms_now()},
+                                    [self, id, key, done](core::result<void> indexed) {
+                                        if (!indexed) {
+                                            done(indexed.err().wrap("love: index"));
+                                            return;
+                                        }
+                                        // Last: once the counts are gone there is nothing to redo.
+                                        self->deps_.counts.remove(
+                                            key, [self, id, done](core::result<void> removed) {
+                                                if (!removed) {
+                                                    done(removed.err().wrap("love: remove counts"));
+                                                    return;
+                                                }
+                                                self->finals_->inc();
+                                                spdlog::info("love: final counts of {} written",
+                                                             id);
+                                                done({});
+                                            });
+                                    });
+                            });
+                    });
                 });
             });
     });

@@ -107,6 +107,10 @@ class love_service : public std::enable_shared_from_this<love_service> {
                std::function<void(core::result<std::int64_t>)> done);
     void ranking(const std::string& broadcast_id, std::size_t limit,
                  std::function<void(core::result<std::vector<ranked_viewer>>)> done);
+    /// Taps per video second (ascending): live from the state backend, from love.json after
+    /// the end.
+    void timeline(const std::string& broadcast_id,
+                  std::function<void(core::result<state::love_timeline>)> done);
 
     /// Called every second (the app's tick): reads the total of each live broadcast of this
     /// node and calls `on_total` when it changed since the last call (the chat room shows it:
@@ -175,6 +179,9 @@ class love_service : public std::enable_shared_from_this<love_service> {
     core::counter* busy_ = nullptr;
     core::counter* finals_ = nullptr;
 };
+
+/// [[second,taps],...]
+std::string render_timeline(const state::love_timeline& t);
 
 /// "<id>\n<name>" and back.
 std::string ranking_member(const viewer& v);

@@ -36,6 +36,9 @@ void memory_love_counts::apply(std::string key, std::vector<love_batch_entry> ba
             }
             out.counted.push_back(true);
             c.total += b.taps;
+            for (const auto& [second, count] : b.per_second) {
+                c.timeline[second] += count;
+            }
             if (b.taps > 0) {
                 // Synchronous (memory_sorted_sets completes before returning), inside the
                 // stripe lock: the ranking moves with the total.
@@ -83,6 +86,20 @@ void memory_love_counts::score(std::string key, std::string user,
         return;
     }
     ranking_.score(ranking_key(key), std::move(user), std::move(done));
+}
+
+void memory_love_counts::timeline(std::string key, completion<love_timeline> done) {
+    if (auto e = check_love_key(key)) {
+        done(std::move(*e));
+        return;
+    }
+    done(counts_.with(key, [&](auto& m) {
+        love_timeline out;
+        if (const auto it = m.find(key); it != m.end()) {
+            out.assign(it->second.timeline.begin(), it->second.timeline.end());
+        }
+        return out;
+    }));
 }
 
 void memory_love_counts::remove(std::string key, completion<void> done) {

@@ -9,6 +9,7 @@
 #include "state/love_counts.hpp"
 
 #include <deque>
+#include <map>
 #include <string>
 #include <unordered_map>
 
@@ -22,11 +23,13 @@ class memory_love_counts final : public love_counts {
     void top(std::string key, std::size_t n, completion<std::vector<scored_member>> done) override;
     void score(std::string key, std::string user,
                completion<std::optional<std::int64_t>> done) override;
+    void timeline(std::string key, completion<love_timeline> done) override;
     void remove(std::string key, completion<void> done) override;
 
   private:
     struct broadcast_counts {
         std::int64_t total = 0;
+        std::map<std::int64_t, std::int64_t> timeline;                 ///< video second -> taps
         std::unordered_map<std::string, std::deque<std::string>> seen; ///< user -> batch ids
     };
     striped_map<broadcast_counts> counts_;

@@ -11,22 +11,24 @@
 #include "state/redis/redis_state.hpp"
 #include "state/redis/script.hpp"
 
+#include <algorithm>
 #include <fmt/format.h>
 
 namespace livehouse::state::redis {
 
 namespace {
 
-// KEYS: total, ranking. ARGV: window, ttl seconds, seen-list prefix, then user, batch id, taps
-// per batch. Returns {total, {1|0 per batch}}.
+// KEYS: total, ranking, timeline. ARGV: window, ttl seconds, seen-list prefix, then per batch:
+// user, batch id, taps, per-second counts ("second:count second:count ..."). Returns
+// {total, {1|0 per batch}}.
 constexpr std::string_view apply_script = R"lua(
 local window = tonumber(ARGV[1])
 local ttl = tonumber(ARGV[2])
 local prefix = ARGV[3]
 local counted = {}
 local add = 0
-for i = 4, #ARGV, 3 do
-  local user, id, taps = ARGV[i], ARGV[i + 1], tonumber(ARGV[i + 2])
+for i = 4, #ARGV, 4 do
+  local user, id, taps, secs = ARGV[i], ARGV[i + 1], tonumber(ARGV[i + 2]), ARGV[i + 3]
   local seen = prefix .. user
   if redis.call('LPOS', seen, id) then
     counted[#counted + 1] = 0
@@ -35,6 +37,7 @@ for i = 4, #ARGV, 3 do
     redis.call('LTRIM', seen, 0, window - 1)
     redis.call('EXPIRE', seen, ttl)
     if taps > 0 then redis.call('ZINCRBY', KEYS[2], taps, user) end
+    for s, c in string.gmatch(secs, '(%d+):(%d+)') do redis.call('HINCRBY', KEYS[3], s, c) end
     add = add + taps
     counted[#counted + 1] = 1
   end
@@ -54,6 +57,9 @@ std::string total_key(const std::string& key) {
 std::string ranking_key(const std::string& key) {
     return key + ":ranking";
 }
+std::string timeline_key(const std::string& key) {
+    return key + ":timeline";
+}
 std::string seen_prefix(const std::string& key) {
     return key + ":seen:";
 }
@@ -67,7 +73,7 @@ void redis_love_counts::apply(std::string key, std::vector<love_batch_entry> bat
         return;
     }
     std::vector<std::string> args;
-    args.reserve(3 + 3 * batches.size());
+    args.reserve(3 + 4 * batches.size());
     args.push_back(std::to_string(love_seen_window));
     args.push_back(std::to_string(love_seen_ttl.count()));
     args.push_back(seen_prefix(key));
@@ -75,9 +81,15 @@ void redis_love_counts::apply(std::string key, std::vector<love_batch_entry> bat
         args.push_back(std::move(b.user));
         args.push_back(std::move(b.batch_id));
         args.push_back(std::to_string(b.taps));
+        std::string secs;
+        for (const auto& [second, count] : b.per_second) {
+            fmt::format_to(std::back_inserter(secs), "{}{}:{}", secs.empty() ? "" : " ", second,
+                           count);
+        }
+        args.push_back(std::move(secs));
     }
     const auto n = batches.size();
-    applier().run(*client_, key, {total_key(key), ranking_key(key)}, args,
+    applier().run(*client_, key, {total_key(key), ranking_key(key), timeline_key(key)}, args,
                   complete_with<love_applied>(
                       std::move(done), [n](const reply& r) -> core::result<love_applied> {
                           if (!r.is_array() || r.elements.size() != 2 ||
@@ -128,14 +140,40 @@ void redis_love_counts::score(std::string key, std::string user,
     ranking_.score(ranking_key(key), std::move(user), std::move(done));
 }
 
+void redis_love_counts::timeline(std::string key, completion<love_timeline> done) {
+    if (auto e = check_love_key(key)) {
+        done(std::move(*e));
+        return;
+    }
+    auto route = key;
+    call(*client_, {"HGETALL", timeline_key(key)}, std::move(route), std::move(done),
+         [](const reply& r) -> core::result<love_timeline> {
+             if (!r.is_array() || r.elements.size() % 2 != 0) {
+                 return core::make_error("redis: unexpected HGETALL reply");
+             }
+             love_timeline out;
+             out.reserve(r.elements.size() / 2);
+             for (std::size_t i = 0; i < r.elements.size(); i += 2) {
+                 auto s = to_int(r.elements[i]);
+                 auto c = to_int(r.elements[i + 1]);
+                 if (!s || !c) {
+                     return core::make_error("redis: unexpected love timeline entry");
+                 }
+                 out.emplace_back(*s, *c);
+             }
+             std::sort(out.begin(), out.end());
+             return out;
+         });
+}
+
 void redis_love_counts::remove(std::string key, completion<void> done) {
     if (auto e = check_love_key(key)) {
         done(std::move(*e));
         return;
     }
     auto route = key;
-    call(*client_, {"DEL", total_key(key), ranking_key(key)}, std::move(route), std::move(done),
-         [](const reply&) -> core::result<void> { return {}; });
+    call(*client_, {"DEL", total_key(key), ranking_key(key), timeline_key(key)}, std::move(route),
+         std::move(done), [](const reply&) -> core::result<void> { return {}; });
 }
 
 } // namespace livehouse::state::redis

@@ -16,6 +16,7 @@
 //   publish order is offset order on every node) and read one script (counter and list read
 //   together), see redis_room_log.cpp;
 // - love counts K (K has a hash tag): "K:total" (string, INCRBY), "K:ranking" (zset, ZINCRBY),
+//   "K:timeline" (hash: video second -> taps, HINCRBY),
 //   "K:seen:<user>" (list: the user's last batch ids, expiring); apply is one Lua script over
 //   every batch a node gathered (redis_love_counts.cpp);
 // - streams: a Redis stream per key (XADD/XREADGROUP/XAUTOCLAIM/XACK). Durable to the extent
@@ -125,6 +126,7 @@ class redis_love_counts final : public love_counts {
     void top(std::string key, std::size_t n, completion<std::vector<scored_member>> done) override;
     void score(std::string key, std::string user,
                completion<std::optional<std::int64_t>> done) override;
+    void timeline(std::string key, completion<love_timeline> done) override;
     void remove(std::string key, completion<void> done) override;
 
   private:
