@@ -102,7 +102,8 @@ std::string render_status(std::string_view id, const media::live_snapshot& snaps
     }
     // position: where updated_at is on the media timeline (the VOD's seconds), so a player can
     // tell the broadcast's time of what it shows (love taps are stamped with it).
-    fmt::format_to(std::back_inserter(out), R"(,"target_duration":{},"position":{:.3f},"updated_at":)",
+    fmt::format_to(std::back_inserter(out),
+                   R"(,"target_duration":{},"position":{:.3f},"updated_at":)",
                    snapshot.target_duration_s, snapshot.closed_media_s);
     if (!updated_at) {
         updated_at = snapshot_updated_at(snapshot);

@@ -391,8 +391,9 @@ TEST(broadcast_json, render_status_is_valid_json) {
     s.segments.push_back(seg);
     s.closed_media_s = 8.5;
     const auto text = render_status("abc123", s);
-    EXPECT_EQ(text, R"({"id":"abc123","status":"suspended","media_sequence":3,)"
-                    R"("target_duration":4,"position":8.500,"updated_at":"1970-01-01T00:00:12.500Z"})");
+    EXPECT_EQ(text,
+              R"({"id":"abc123","status":"suspended","media_sequence":3,)"
+              R"("target_duration":4,"position":8.500,"updated_at":"1970-01-01T00:00:12.500Z"})");
     EXPECT_FALSE(json::parse(text, nullptr, false).is_discarded());
 }
 
