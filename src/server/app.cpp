@@ -387,6 +387,7 @@ core::result<void> app::build(const std::string& ready_file) {
     lc.policy.max_tap_age_s = cfg_.love.max_tap_age_s;
     lc.flush_interval = std::chrono::milliseconds(cfg_.love.flush_interval_ms);
     lc.max_pending = static_cast<std::size_t>(cfg_.love.max_pending);
+    lc.analytics_log = cfg_.love.analytics_log;
     love_ = services::love::love_service::create(
         std::move(lc), services::love::love_deps{*registry_, clock_, state_->love_counts(),
                                                  std::move(*love_keys), pool_->at(0).get_executor(),

@@ -97,6 +97,7 @@ struct love_section {
     int max_tap_age_s = 60;
     int flush_interval_ms = 20;
     int max_pending = 100000;
+    bool analytics_log = true;
 };
 
 struct log_section {

@@ -38,7 +38,7 @@ struct key_spec {
 };
 
 // clang-format off
-const std::array<key_spec, 56> keys = {{
+const std::array<key_spec, 57> keys = {{
     {"server", "host", "LIVEHOUSE_HOST", "--host", value_type::string, 0, 0, "", false,
      nullptr, [](config& c, std::string v) { c.server.host = std::move(v); }},
     {"server", "bind", "LIVEHOUSE_BIND", "--bind", value_type::string, 0, 0, "", false,
@@ -164,6 +164,8 @@ const std::array<key_spec, 56> keys = {{
      [](config& c, std::int64_t v) { c.love.max_tap_age_s = static_cast<int>(v); }, nullptr},
     {"love", "flush_interval_ms", "", "", value_type::integer, 1, 1000, "", true,
      [](config& c, std::int64_t v) { c.love.flush_interval_ms = static_cast<int>(v); }, nullptr},
+    {"love", "analytics_log", "", "", value_type::boolean, 0, 0, "", true, nullptr, nullptr,
+     [](config& c, bool v) { c.love.analytics_log = v; }},
     {"love", "max_pending", "", "", value_type::integer, 100, 10000000, "", true,
      [](config& c, std::int64_t v) { c.love.max_pending = static_cast<int>(v); }, nullptr},
 

@@ -212,6 +212,18 @@ describe('love at the end of a broadcast', {timeout : 180000}, () => {
             assert.equal((await server.get(`/api/v1/broadcasts/${b.id}/love`)).json().total, expected + 4);
             const ranking = (await server.get(`/api/v1/broadcasts/${b.id}/love/ranking`)).json().ranking;
             assert.deepEqual(ranking.map((e) => e.user.name), byTaps.map((x) => x[0]));
+            // The analytics log: every counted batch once, as a JSON line.
+            const logDir = path.join(server.dataDir, 'love');
+            const logged = () => !fs.existsSync(logDir) ? [] :
+                fs.readdirSync(logDir).filter((f) => /^taps-\d{8}-\d{2}\.jsonl$/.test(f))
+                    .flatMap((f) => fs.readFileSync(path.join(logDir, f), 'utf8').split('\n'))
+                    .filter(Boolean).map((l) => JSON.parse(l)).filter((l) => l.broadcast === b.id);
+            await h.waitFor(() => logged().length >= 7, {timeoutMs : 5000, what : 'the log lines'});
+            const lines = logged();
+            assert.equal(lines.length, 7, 'six batches and the spread one');
+            assert.equal(lines.reduce((a, l) => a + l.taps.length, 0), expected + 4);
+            assert.ok(lines.every((l) => Number.isInteger(l.time) && l.user.startsWith('g-')));
+            assert.deepEqual(lines.find((l) => l.taps.length === 4).taps, [ 1.2, 1.9, 2.5, 0.1 ]);
             const late = await server.request('POST', `/api/v1/broadcasts/${b.id}/love`,
                                               {token : viewers[0].token, json : {batch_id : 'late', taps : [ 1 ]}});
             assert.equal(late.status, 409);

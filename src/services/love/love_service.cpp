@@ -27,6 +27,12 @@ viewer viewer_of_member(std::string_view member) {
 }
 
 namespace {
+std::int64_t unix_ms_now() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
 submit_result outcome_only(submit_result::outcome o, std::string error = {}) {
     submit_result r;
     r.result = o;
@@ -64,6 +70,8 @@ love_service::love_service(love_config config, love_deps deps)
       buckets_(core::rate_limit{.per_second = config_.policy.taps_per_second,
                                 .burst = config_.policy.burst_taps,
                                 .max_keys = config_.max_viewers}),
+      log_(config_.analytics_log ? love_log::create(deps_.data_dir, deps_.io, deps_.metrics)
+                                 : nullptr),
       timer_(deps_.timer_exec) {
     auto& m = deps_.metrics;
     requests_ = &m.add_counter("love_requests_total", "Love batches received");
@@ -159,7 +167,7 @@ void love_service::flush() {
             applies_->inc();
             deps_.counts.apply(
                 counts_key(id), std::move(entries),
-                [self = shared_from_this(), waiting](core::result<state::love_applied> r) {
+                [self = shared_from_this(), waiting, id](core::result<state::love_applied> r) {
                     if (!r) {
                         spdlog::warn("love: apply failed: {}", r.err().message);
                         for (auto& p : *waiting) {
@@ -179,6 +187,10 @@ void love_service::flush() {
                         res.total = r->total;
                         if (counted) {
                             self->taps_counted_->inc(static_cast<std::uint64_t>(p.entry.taps));
+                            if (self->log_) {
+                                self->log_->add(id, viewer_of_member(p.entry.user).id,
+                                                res.why.accepted, unix_ms_now());
+                            }
                         } else {
                             self->duplicates_->inc();
                         }
@@ -330,15 +342,7 @@ void love_service::on_broadcast_change(const media::broadcast_record& record) {
     });
 }
 
-namespace {
-
-std::int64_t unix_ms_now() {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(
-               std::chrono::system_clock::now().time_since_epoch())
-        .count();
-}
-
-} // namespace
+namespace {} // namespace
 
 std::string render_timeline(const state::love_timeline& t) {
     std::string out = "[";

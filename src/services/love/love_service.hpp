@@ -28,6 +28,7 @@
 #include "core/rate_limiter.hpp"
 #include "media/broadcast.hpp"
 #include "services/love/anti_cheat.hpp"
+#include "services/love/love_log.hpp"
 #include "state/keys.hpp"
 #include "state/love_counts.hpp"
 #include "state/records.hpp"
@@ -52,6 +53,7 @@ struct love_config {
     std::size_t max_pending = 100000;    ///< batches waiting for a flush, on this node
     std::size_t max_viewers = 1000000;   ///< rate buckets held (core::rate_limiter's bound)
     std::size_t max_ranking_limit = 100; ///< most entries /love/ranking returns
+    bool analytics_log = true;           ///< every counted batch to <data_dir>/love/*.jsonl
 };
 
 struct love_deps {
@@ -158,6 +160,7 @@ class love_service : public std::enable_shared_from_this<love_service> {
     const love_config config_;
     love_deps deps_;
     core::rate_limiter buckets_;
+    std::shared_ptr<love_log> log_; ///< null when analytics_log is off
 
     std::mutex finals_mu_;
     std::condition_variable finals_cv_;
