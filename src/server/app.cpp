@@ -375,6 +375,15 @@ core::result<void> app::build(const std::string& ready_file) {
                                                  file_io, pool_->at(0).get_executor(), metrics_});
     services::chat::register_routes(*router_, chat_, admin_token);
 
+    // ---- What other nodes ingest (live status, media position) -----------------------------
+    auto cluster_keys = state_->keys("cluster");
+    if (!cluster_keys) {
+        return cluster_keys.err().wrap("cluster");
+    }
+    clocks_ = services::cluster::broadcast_clocks::create(state_->bus(), std::move(*cluster_keys),
+                                                          *registry_, clock_);
+    clocks_->start();
+
     // ---- Love ---------------------------------------------------------------------------------
     auto love_keys = state_->keys("love");
     if (!love_keys) {
@@ -389,9 +398,10 @@ core::result<void> app::build(const std::string& ready_file) {
     lc.max_pending = static_cast<std::size_t>(cfg_.love.max_pending);
     lc.analytics_log = cfg_.love.analytics_log;
     love_ = services::love::love_service::create(
-        std::move(lc), services::love::love_deps{*registry_, clock_, state_->love_counts(),
-                                                 std::move(*love_keys), pool_->at(0).get_executor(),
-                                                 metrics_, state_->records(), dir, file_io});
+        std::move(lc),
+        services::love::love_deps{*registry_, clock_, state_->love_counts(), std::move(*love_keys),
+                                  pool_->at(0).get_executor(), metrics_, state_->records(), dir,
+                                  file_io, clocks_});
     services::love::register_routes(*router_, love_, services_->user_tokens);
     love_->recover();
     services::web::register_routes(*router_, *services_);
@@ -444,6 +454,9 @@ void app::schedule_tick() {
         registry_->tick();
         if (chat_) {
             chat_->tick();
+        }
+        if (clocks_) {
+            clocks_->tick();
         }
         if (love_ && chat_) {
             love_->tick([chat = chat_](const std::string& id, std::int64_t total) {
@@ -525,6 +538,9 @@ void app::shutdown() {
     // Rooms hold timers on the pool's contexts: dropped while the contexts still exist.
     if (chat_) {
         chat_->close();
+    }
+    if (clocks_) {
+        clocks_->close();
     }
 
     http_.reset();

@@ -88,6 +88,7 @@ class app {
     std::shared_ptr<net::router> router_;
     std::unique_ptr<services::service_context> services_;
     std::shared_ptr<services::chat::chat_service> chat_;
+    std::shared_ptr<services::cluster::broadcast_clocks> clocks_;
     std::shared_ptr<services::love::love_service> love_;
     std::unique_ptr<net::http_server> http_;
     std::shared_ptr<net::tcp_listener> rtmp_;

@@ -272,3 +272,63 @@ describe('love at the end of a broadcast', {timeout : 180000}, () => {
         }
     });
 });
+
+// Two nodes sharing Redis: node one ingests the broadcast; node two takes its love too (judged
+// against the position node one publishes), and both count into the same totals. Retries go
+// through the other node and still count once; the final counts are node one's to write.
+describe('love on two nodes sharing Redis', {timeout : 180000}, () => {
+    let redis;
+    let one;
+    let two;
+    let pub;
+    before(async () => {
+        redis = await startRedis();
+        one = await h.startServer({config, args : [ '--redis', redis.address ]});
+        two = await h.startServer({config, args : [ '--redis', redis.address ]});
+    });
+    after(async () => {
+        await pub?.stop();
+        await one?.stop();
+        await two?.stop();
+        await redis?.stop();
+    });
+
+    it('counts exactly what clients on both nodes were told, retries once', async () => {
+        const b = await one.createBroadcast('two nodes');
+        pub = h.publish({rtmpUrl : one.rtmpUrl, key : b.stream_key});
+        await one.waitForStatus(b.id, 'live', 20000, {publisher : pub});
+        const nodes = [ one, two ];
+        const post = (node, token, body) =>
+            node.request('POST', `/api/v1/broadcasts/${b.id}/love`, {token, json : body});
+        // Node two learns of the broadcast from node one's clock (every 2 s).
+        const probe = await guest(two, 'Probe');
+        await h.waitFor(async () => (await post(two, probe.token, {batch_id : 'probe', taps : []})).status === 200,
+                        {timeoutMs : 10000, what : 'node two taking love for node one\'s broadcast'});
+        const viewers = await Promise.all([...Array(10).keys()].map((i) => guest(nodes[i % 2], `n${i}`)));
+        const told = await Promise.all(viewers.map(async (v, i) => {
+            let sum = 0;
+            for (let k = 0; k < 5; k++) {
+                const body = {batch_id : `${i}-${k}`, taps : Array(1 + ((i + k) % 4)).fill(1)};
+                const r = await post(nodes[(i + k) % 2], v.token, body);
+                assert.equal(r.status, 200, r.text);
+                sum += r.json().accepted;
+                const again = await post(nodes[(i + k + 1) % 2], v.token, body); // the other node
+                assert.equal(again.status, 200, again.text);
+                assert.equal(again.json().duplicate, true, 'a retry through the other node');
+            }
+            return sum;
+        }));
+        const expected = told.reduce((a, x) => a + x, 0);
+        for (const node of nodes) {
+            const t = await node.get(`/api/v1/broadcasts/${b.id}/love`);
+            assert.equal(t.status, 200, t.text);
+            assert.equal(t.json().total, expected, `the total on ${node === one ? 'one' : 'two'}`);
+        }
+        await pub.stop();
+        pub = null;
+        assert.equal((await one.deleteBroadcast(b.id)).status, 200);
+        const file = path.join(one.dataDir, 'vod', b.id, 'love.json');
+        await h.waitFor(() => fs.existsSync(file), {timeoutMs : 10000, what : 'love.json on node one'});
+        assert.equal(JSON.parse(fs.readFileSync(file, 'utf8')).total, expected);
+    });
+});

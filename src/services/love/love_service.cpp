@@ -97,20 +97,28 @@ void love_service::submit(const std::string& id, const viewer& who, std::string 
                           const std::vector<double>& taps,
                           std::function<void(submit_result)> done) {
     requests_->inc();
-    const auto b = deps_.registry.find(id);
-    if (!b) {
-        done(outcome_only(submit_result::outcome::not_found));
-        return;
-    }
     const auto now = deps_.clock.now();
-    const auto snap = b->snapshot();
-    if (snap->status != media::broadcast_status::live) {
-        done(outcome_only(submit_result::outcome::not_live));
+    double position = 0;
+    if (const auto b = deps_.registry.find(id)) {
+        const auto snap = b->snapshot();
+        if (snap->status != media::broadcast_status::live) {
+            done(outcome_only(submit_result::outcome::not_live));
+            return;
+        }
+        position = snap->position_s(now);
+    } else if (const auto remote = deps_.clocks ? deps_.clocks->lookup(id) : std::nullopt) {
+        if (!remote->live) {
+            done(outcome_only(submit_result::outcome::not_live));
+            return;
+        }
+        position = remote->position_s;
+    } else {
+        done(outcome_only(submit_result::outcome::not_found));
         return;
     }
     // Per viewer and broadcast: tapping in two broadcasts at once is two budgets.
     const auto bucket = fmt::format("{}\n{}", id, who.id);
-    auto j = judge(config_.policy, taps, playable(config_.policy, snap->position_s(now)),
+    auto j = judge(config_.policy, taps, playable(config_.policy, position),
                    [&](std::size_t n) { return buckets_.take(bucket, now, n); });
     taps_trimmed_->inc(j.out_of_range + j.over_batch + j.over_rate);
     std::unique_lock lock(mu_);

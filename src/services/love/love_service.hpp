@@ -19,6 +19,10 @@
 // The ranking's members are "<user id>\n<display name>" (a name has no control character), so
 // the ranking shows names without a user table; a user whose name changes gets a second entry.
 //
+// A node without the broadcast (another node ingests it) takes its love too, judged against the
+// live position that node publishes (cluster::broadcast_clocks); the counts are shared through
+// the state backend, so both answer the same totals. The end (finalize) is the owner's.
+//
 // Threading: submit() and the reads from any thread; the flush timer runs on `timer_exec`;
 // completions of the backend on any thread.
 #pragma once
@@ -27,6 +31,7 @@
 #include "core/metrics.hpp"
 #include "core/rate_limiter.hpp"
 #include "media/broadcast.hpp"
+#include "services/cluster/broadcast_clocks.hpp"
 #include "services/love/anti_cheat.hpp"
 #include "services/love/love_log.hpp"
 #include "state/keys.hpp"
@@ -66,6 +71,9 @@ struct love_deps {
     state::records& records; ///< the final total (totals "love") and the ranking's index
     std::string data_dir;    ///< the final ranking goes to <data_dir>/vod/<id>/love.json
     media::task_runner io;   ///< blocking file work
+    /// Other nodes' live broadcasts (null: only this node's): love for a broadcast another
+    /// node ingests is judged and counted here as there.
+    std::shared_ptr<const cluster::broadcast_clocks> clocks;
 };
 
 struct viewer {
@@ -98,7 +106,8 @@ class love_service : public std::enable_shared_from_this<love_service> {
     [[nodiscard]] const love_config& config() const { return config_; }
     /// Whether this node has the broadcast (reads of others' counts are answered 404).
     [[nodiscard]] bool knows(const std::string& broadcast_id) const {
-        return deps_.registry.find(broadcast_id) != nullptr;
+        return deps_.registry.find(broadcast_id) != nullptr ||
+               (deps_.clocks && deps_.clocks->lookup(broadcast_id));
     }
 
     /// Judges and queues a batch; `done` runs once it is counted (or refused).
