@@ -10,6 +10,7 @@ import {after, before, describe, it} from 'node:test';
 
 import {ChatClient, guest, startRedis} from './lib/chat.mjs';
 import * as h from './lib/harness.mjs';
+import {startPostgres} from './lib/postgres.mjs';
 
 const config = {
     auth : {token_secret : 'integration-test-secret-0123456789abcdef', guests_per_address_per_minute : 1000},
@@ -273,24 +274,29 @@ describe('love at the end of a broadcast', {timeout : 180000}, () => {
     });
 });
 
-// Two nodes sharing Redis: node one ingests the broadcast; node two takes its love too (judged
-// against the position node one publishes), and both count into the same totals. Retries go
-// through the other node and still count once; the final counts are node one's to write.
-describe('love on two nodes sharing Redis', {timeout : 180000}, () => {
+// Two nodes sharing Redis and PostgreSQL: node one ingests the broadcast; node two takes its
+// love too (judged against the position node one publishes), and both count into the same
+// totals. Retries go through the other node and still count once; the final counts are node
+// one's to write, into PostgreSQL.
+describe('love on two nodes sharing Redis and PostgreSQL', {timeout : 180000}, () => {
     let redis;
+    let pg;
     let one;
     let two;
     let pub;
     before(async () => {
         redis = await startRedis();
-        one = await h.startServer({config, args : [ '--redis', redis.address ]});
-        two = await h.startServer({config, args : [ '--redis', redis.address ]});
+        pg = await startPostgres();
+        const args = [ '--redis', redis.address, '--postgres', pg.conninfo ];
+        one = await h.startServer({config, args});
+        two = await h.startServer({config, args});
     });
     after(async () => {
         await pub?.stop();
         await one?.stop();
         await two?.stop();
         await redis?.stop();
+        await pg?.stop();
     });
 
     it('counts exactly what clients on both nodes were told, retries once', async () => {
@@ -330,5 +336,9 @@ describe('love on two nodes sharing Redis', {timeout : 180000}, () => {
         const file = path.join(one.dataDir, 'vod', b.id, 'love.json');
         await h.waitFor(() => fs.existsSync(file), {timeoutMs : 10000, what : 'love.json on node one'});
         assert.equal(JSON.parse(fs.readFileSync(file, 'utf8')).total, expected);
+        // The final total is in PostgreSQL (the live counts are gone from Redis).
+        await h.waitFor(async () => (await one.get(`/api/v1/broadcasts/${b.id}/love`)).json().total === expected,
+                        {timeoutMs : 10000, what : 'the final total from PostgreSQL'});
+        assert.match(one.output(), /records: postgres/, 'node one keeps its records in PostgreSQL');
     });
 });
