@@ -343,6 +343,10 @@ void love_service::on_broadcast_change(const media::broadcast_record& record) {
     if (record.status != media::broadcast_status::ended) {
         return;
     }
+    {
+        std::lock_guard lock(mu_);
+        pushed_.erase(record.id); // no more pushes for it
+    }
     finalize(record.id, [id = record.id](core::result<void> r) {
         if (!r) {
             spdlog::error("love: final counts of {} not written: {}", id, r.err().message);
