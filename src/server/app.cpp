@@ -347,6 +347,15 @@ core::result<void> app::build(const std::string& ready_file) {
     }
     services::origin::register_routes(*router_, *services_);
 
+    // ---- What other nodes ingest (live status, media position) -----------------------------
+    auto cluster_keys = state_->keys("cluster");
+    if (!cluster_keys) {
+        return cluster_keys.err().wrap("cluster");
+    }
+    clocks_ = services::cluster::broadcast_clocks::create(state_->bus(), std::move(*cluster_keys),
+                                                          *registry_, clock_);
+    clocks_->start();
+
     // ---- Chat -------------------------------------------------------------------------------
     services::chat::chat_config cc;
     cc.shard_size = static_cast<std::size_t>(cfg_.chat.shard_size);
@@ -369,20 +378,11 @@ core::result<void> app::build(const std::string& ready_file) {
         return chat_keys.err().wrap("chat");
     }
     chat_ = services::chat::chat_service::create(
-        std::move(cc), services::chat::chat_deps{state_->room_log(), state_->bus(), state_->sets(),
-                                                 state_->records(), std::move(*chat_keys),
-                                                 *registry_, clock_, services_->user_tokens, dir,
-                                                 file_io, pool_->at(0).get_executor(), metrics_});
+        std::move(cc), services::chat::chat_deps{
+                           state_->room_log(), state_->bus(), state_->sets(), state_->records(),
+                           std::move(*chat_keys), *registry_, clock_, services_->user_tokens, dir,
+                           file_io, pool_->at(0).get_executor(), metrics_, clocks_});
     services::chat::register_routes(*router_, chat_, admin_token);
-
-    // ---- What other nodes ingest (live status, media position) -----------------------------
-    auto cluster_keys = state_->keys("cluster");
-    if (!cluster_keys) {
-        return cluster_keys.err().wrap("cluster");
-    }
-    clocks_ = services::cluster::broadcast_clocks::create(state_->bus(), std::move(*cluster_keys),
-                                                          *registry_, clock_);
-    clocks_->start();
 
     // ---- Love ---------------------------------------------------------------------------------
     auto love_keys = state_->keys("love");
@@ -452,9 +452,6 @@ void app::schedule_tick() {
         }
         // Grace periods: suspended broadcasts whose publisher did not come back end here.
         registry_->tick();
-        if (chat_) {
-            chat_->tick();
-        }
         if (clocks_) {
             clocks_->tick();
         }

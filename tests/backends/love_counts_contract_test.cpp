@@ -3,6 +3,7 @@
 // Each test has its own key space and hash tag. On Redis a second client stands for a second
 // node: concurrent applies from both must add up exactly, and a batch retried through the
 // other node is counted once.
+#include "livehouse_test/redis_client.hpp"
 #include "livehouse_test/redis_server.hpp"
 #include "livehouse_test/wait.hpp"
 #include "state/embedded/memory_love_counts.hpp"
@@ -37,21 +38,10 @@ void PrintTo(const love_backend_kind& k, std::ostream* os) {
     *os << k.name;
 }
 
-std::shared_ptr<redis::client> connect(const std::string& seeds) {
-    auto options = redis::parse_redis_urls(seeds);
-    EXPECT_TRUE(options) << options.err().message;
-    if (!options) {
-        return nullptr;
-    }
-    auto c = redis::client::connect(*options);
-    EXPECT_TRUE(c) << c.err().message;
-    return c ? *c : nullptr;
-}
-
 love_backend redis_backend(const std::string& seeds) {
     love_backend b;
-    b.client = connect(seeds);
-    b.client2 = connect(seeds);
+    b.client = test::connect_redis(seeds);
+    b.client2 = test::connect_redis(seeds);
     if (b.client && b.client2) {
         b.counts = std::make_unique<redis::redis_love_counts>(b.client);
         b.counts2 = std::make_unique<redis::redis_love_counts>(b.client2);

@@ -3,6 +3,7 @@
 // of livehouse_test/redis_server.hpp (shared with the other backend suites). Each test uses its
 // own key space and hash tag. On Redis a second client stands for a second node: appends from
 // both must still be published in offset order, with no gap and no duplicate.
+#include "livehouse_test/redis_client.hpp"
 #include "livehouse_test/redis_server.hpp"
 #include "livehouse_test/temp_dir.hpp"
 #include "livehouse_test/wait.hpp"
@@ -47,21 +48,10 @@ void PrintTo(const log_backend_kind& k, std::ostream* os) {
     *os << k.name;
 }
 
-std::shared_ptr<redis::client> connect(const std::string& seeds) {
-    auto options = redis::parse_redis_urls(seeds);
-    EXPECT_TRUE(options) << options.err().message;
-    if (!options) {
-        return nullptr;
-    }
-    auto c = redis::client::connect(*options);
-    EXPECT_TRUE(c) << c.err().message;
-    return c ? *c : nullptr;
-}
-
 log_backend redis_log_backend(const std::string& seeds) {
     log_backend b;
-    b.client = connect(seeds);
-    b.client2 = connect(seeds);
+    b.client = test::connect_redis(seeds);
+    b.client2 = test::connect_redis(seeds);
     if (!b.client || !b.client2) {
         return b;
     }

@@ -6,6 +6,7 @@
 // Expected values follow Redis's documented behaviour (INCRBY, ZINCRBY, ZREVRANGE, ZREVRANK,
 // SADD, SCARD), so a backend that passes here behaves like Redis for the services.
 #include "core/clock.hpp"
+#include "livehouse_test/redis_client.hpp"
 #include "livehouse_test/redis_server.hpp"
 #include "livehouse_test/temp_dir.hpp"
 #include "livehouse_test/wait.hpp"
@@ -54,14 +55,10 @@ struct backend_kind {
 
 backend redis_backend(const std::string& seeds) {
     backend b;
-    auto options = redis::parse_redis_urls(seeds);
-    EXPECT_TRUE(options) << options.err().message;
-    auto c = redis::client::connect(*options);
-    EXPECT_TRUE(c) << c.err().message;
-    if (!c) {
+    b.client = test::connect_redis(seeds);
+    if (!b.client) {
         return b;
     }
-    b.client = *c;
     b.c = std::make_unique<redis::redis_counters>(b.client);
     b.z = std::make_unique<redis::redis_sorted_sets>(b.client);
     b.s = std::make_unique<redis::redis_sets>(b.client);

@@ -27,20 +27,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import {after, before, describe, test} from 'node:test';
 
-import {SOURCE_DIR, publish, startServer, waitFor} from '../integration/lib/harness.mjs';
-
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const PLAYWRIGHT = path.join(SOURCE_DIR, 'node_modules/playwright-core/index.mjs');
-
-const missing = !fs.existsSync(CHROMIUM) ? `no Chromium at ${CHROMIUM}` :
-    !fs.existsSync(PLAYWRIGHT) ? 'playwright-core is not installed (run `npm ci`)' : null;
-
-// The same flags as watch.test.mjs: quiet, deterministic headless runs.
-const CHROMIUM_ARGS = [
-    '--headless=new', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-    '--disable-background-networking', '--disable-component-update', '--disable-sync',
-    '--autoplay-policy=no-user-gesture-required',
-];
+import {launchChromium, missing} from './browser.mjs';
+import {publish, startServer, waitFor} from '../integration/lib/harness.mjs';
 
 const REVIEW_SCREENSHOT = '/tmp/chat-panel.png';
 
@@ -171,8 +159,7 @@ describe('chat panel', {skip: missing ?? false}, () => {
         // Published from the start: messages get media positions, and the VOD covers them.
         publisher = publish({rtmpUrl: server.rtmpUrl, key: broadcast.stream_key});
         await server.waitForPlaylist(broadcast.id, (p) => p.segments.length >= 2, {timeoutMs: 30000});
-        const {chromium} = await import(PLAYWRIGHT);
-        browser = await chromium.launch({executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS});
+        browser = await launchChromium();
         const a = await openViewer('Ann');
         await a.routeWebSocket(/\/ws\/broadcasts\//, async (ws) => {
             const route = {url: ws.url(), ws, frames: []};

@@ -7,21 +7,10 @@
 // Environment and skipping as chat.test.mjs (CHROMIUM_PATH, playwright-core from `npm ci`).
 
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import path from 'node:path';
 import {after, before, describe, test} from 'node:test';
 
-import {SOURCE_DIR, publish, startServer} from '../integration/lib/harness.mjs';
-
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const PLAYWRIGHT = path.join(SOURCE_DIR, 'node_modules/playwright-core/index.mjs');
-const missing = !fs.existsSync(CHROMIUM) ? `no Chromium at ${CHROMIUM}` :
-    !fs.existsSync(PLAYWRIGHT) ? 'playwright-core is not installed (run `npm ci`)' : null;
-const CHROMIUM_ARGS = [
-    '--headless=new', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-    '--disable-background-networking', '--disable-component-update', '--disable-sync',
-    '--autoplay-policy=no-user-gesture-required',
-];
+import {launchChromium, missing} from './browser.mjs';
+import {publish, startServer} from '../integration/lib/harness.mjs';
 
 describe('heart button', {skip: missing ?? false}, () => {
     let server;
@@ -71,8 +60,7 @@ describe('heart button', {skip: missing ?? false}, () => {
         broadcast = await server.createBroadcast('e2e love');
         publisher = publish({rtmpUrl: server.rtmpUrl, key: broadcast.stream_key});
         await server.waitForPlaylist(broadcast.id, (p) => p.segments.length >= 2, {timeoutMs: 30000});
-        const {chromium} = await import(PLAYWRIGHT);
-        browser = await chromium.launch({executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS});
+        browser = await launchChromium();
     });
     after(async () => {
         await browser?.close().catch(() => {});

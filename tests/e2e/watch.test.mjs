@@ -14,25 +14,10 @@
 
 import assert from 'node:assert/strict';
 import {spawn} from 'node:child_process';
-import fs from 'node:fs';
-import path from 'node:path';
 import {after, before, describe, test} from 'node:test';
 
-import {SOURCE_DIR, makeTempDir, startServer} from '../integration/lib/harness.mjs';
-
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const PLAYWRIGHT = path.join(SOURCE_DIR, 'node_modules/playwright-core/index.mjs');
-
-const missing = !fs.existsSync(CHROMIUM) ? `no Chromium at ${CHROMIUM}` :
-    !fs.existsSync(PLAYWRIGHT) ? 'playwright-core is not installed (run `npm ci`)' : null;
-
-// Chromium flags for a quiet, deterministic headless run: no sandbox (containers), no GPU, no
-// background traffic, autoplay without a gesture (the page also mutes, as real browsers need).
-const CHROMIUM_ARGS = [
-    '--headless=new', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-    '--disable-background-networking', '--disable-component-update', '--disable-sync',
-    '--autoplay-policy=no-user-gesture-required',
-];
+import {launchPersistentChromium, missing} from './browser.mjs';
+import {makeTempDir, startServer} from '../integration/lib/harness.mjs';
 
 /** ffmpeg publishing 640x360@25 H.264 (2 s GOP) + AAC in real time. Killed in after(). */
 function startFfmpeg(url, children) {
@@ -127,12 +112,7 @@ describe('watch page', {skip: missing ?? false}, () => {
         // A long grace period: the suspended state must be observed, not skipped to ended.
         server = await startServer({config: {hls: {grace_period_s: 60}}});
         broadcast = await server.createBroadcast('e2e watch page');
-        const {chromium} = await import(PLAYWRIGHT);
-        context = await chromium.launchPersistentContext(makeTempDir('livehouse-chromium-'), {
-            executablePath: CHROMIUM,
-            headless: true,
-            args: CHROMIUM_ARGS,
-        });
+        context = await launchPersistentChromium(makeTempDir('livehouse-chromium-'));
         page = await context.newPage();
         page.on('console', (m) => consoleLines.push(`[${m.type()}] ${m.text()}`));
         page.on('pageerror', (e) => consoleLines.push(`[pageerror] ${e.message}`));

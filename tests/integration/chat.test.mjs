@@ -367,7 +367,7 @@ describe('chat across two nodes sharing Redis', {timeout : 120000}, () => {
        });
 
     // Node two has no copy of the broadcast (a chat-only node): its messages get the media
-    // position from node one's clock events, so the VOD replay puts them in the right place.
+    // position node one publishes (cluster::broadcast_clocks), so the VOD replay puts them in the right place.
     it('a chat-only node stamps the media position of the node that ingests', async () => {
         const b = await one.createBroadcast('positions');
         const pub = h.publish({rtmpUrl : one.rtmpUrl, key : b.stream_key});
@@ -380,7 +380,7 @@ describe('chat across two nodes sharing Redis', {timeout : 120000}, () => {
             clients.push(a1, b2);
             await a1.history();
             await b2.history();
-            await h.delay(3000); // node one's clock (every 2 s) reaches node two's room
+            await h.delay(3000); // node one publishes its broadcasts' positions every 2 s
             const pair = async (tag) => {
                 a1.say(`one ${tag}`);
                 b2.say(`two ${tag}`);

@@ -106,33 +106,6 @@ std::string render_love(std::int64_t total) {
     return fmt::format(R"({{"type":"love","total":{}}})", total);
 }
 
-std::string render_clock(double position_s, bool live) {
-    const double position = std::isfinite(position_s) && position_s > 0 ? position_s : 0.0;
-    return fmt::format(R"({{"type":"clock","position":{:.3f},"live":{}}})", position, live);
-}
-
-std::optional<clock_reading> parse_clock(std::string_view payload) {
-    constexpr std::string_view head = R"({"type":"clock","position":)";
-    if (!payload.starts_with(head)) {
-        return std::nullopt;
-    }
-    payload.remove_prefix(head.size());
-    clock_reading c;
-    const auto [ptr, ec] =
-        std::from_chars(payload.data(), payload.data() + payload.size(), c.position_s);
-    if (ec != std::errc() || ptr == payload.data() || !std::isfinite(c.position_s) ||
-        c.position_s < 0) {
-        return std::nullopt;
-    }
-    payload.remove_prefix(static_cast<std::size_t>(ptr - payload.data()));
-    if (payload == R"(,"live":true})") {
-        c.live = true;
-    } else if (payload != R"(,"live":false})") {
-        return std::nullopt;
-    }
-    return c;
-}
-
 std::optional<std::uint64_t> entry_offset(std::string_view entry) {
     const auto type = entry_type(entry);
     if (type.empty()) {

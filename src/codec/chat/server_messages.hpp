@@ -61,18 +61,6 @@ std::string render_unmuted(std::string_view user_id);
 /// {"type":"love","total":N}: the broadcast's love total, at most once a second per room.
 std::string render_love(std::int64_t total);
 
-/// {"type":"clock","position":P,"live":bool}: between nodes only (never sent to a viewer). The
-/// node that ingests a broadcast tells the others its media position now, so that a node
-/// without the broadcast (a chat-only node) stamps the messages it takes with the position the
-/// VOD will have.
-std::string render_clock(double position_s, bool live);
-struct clock_reading {
-    double position_s = 0;
-    bool live = false;
-};
-/// Reads what render_clock wrote; nullopt for anything else.
-std::optional<clock_reading> parse_clock(std::string_view payload);
-
 /// "message", "delete", ...: the type of a stored entry; empty if it is not one.
 std::string_view entry_type(std::string_view entry);
 /// The offset of a stored entry.

@@ -23,8 +23,8 @@ bool json_depth_within(std::string_view text, int max_depth) {
             if (++depth > max_depth) {
                 return false;
             }
-        } else if (c == '}' || c == ']') {
-            --depth;
+        } else if ((c == '}' || c == ']') && depth > 0) {
+            --depth; // never below 0: "]]]]" first must not buy four more levels
         }
     }
     return true;

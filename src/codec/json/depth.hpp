@@ -1,5 +1,6 @@
 // A bound on JSON nesting, checked on the raw text before parsing: nlohmann-json's parser
-// recurses once per level, so "[[[[..." from a peer must never reach it unbounded.
+// recurses once per level, so "[[[[..." from a peer must never reach it unbounded. Shared by
+// every codec that parses JSON from peers (chat messages, love batches, JWT claims).
 #pragma once
 
 #include <string_view>

@@ -1,6 +1,8 @@
 // HS256 JWTs: base64url, the compact JWS form, HMAC-SHA256 and the claims livehouse reads.
 #include "codec/jwt/hs256.hpp"
 
+#include "codec/json/depth.hpp"
+
 #include <array>
 #include <fmt/format.h>
 #include <limits>
@@ -50,38 +52,8 @@ core::result<void> check_secret(std::string_view secret) {
     return {};
 }
 
-/// The deepest array/object nesting in `text`, counting only brackets outside strings. A cheap
-/// pass before the parser, so a hostile "[[[[..." costs nothing but this loop.
-bool within_depth(std::string_view text, std::size_t max_depth) {
-    std::size_t depth = 0;
-    bool in_string = false;
-    bool escaped = false;
-    for (char c : text) {
-        if (in_string) {
-            if (escaped) {
-                escaped = false;
-            } else if (c == '\\') {
-                escaped = true;
-            } else if (c == '"') {
-                in_string = false;
-            }
-            continue;
-        }
-        if (c == '"') {
-            in_string = true;
-        } else if (c == '[' || c == '{') {
-            if (++depth > max_depth) {
-                return false;
-            }
-        } else if ((c == ']' || c == '}') && depth > 0) {
-            --depth;
-        }
-    }
-    return true;
-}
-
 core::result<json> parse_object(std::string_view text, const limits& lim) {
-    if (!within_depth(text, lim.max_json_depth)) {
+    if (!json_depth_within(text, static_cast<int>(lim.max_json_depth))) {
         return core::make_error(fmt::format("nested deeper than {}", lim.max_json_depth));
     }
     // Exceptions off: malformed JSON (or invalid UTF-8 in a string) is a discarded value.

@@ -180,18 +180,30 @@ struct routes {
         });
     }
 
-    void delete_message(const net::request& req, const net::route_params& p,
-                        net::responder respond) const {
+    /// A moderator's call on a room: the broadcast id, or nullopt once 401 (no admin token) or
+    /// 404 (no such room) is answered.
+    std::optional<std::string> admin_room(const net::request& req, const net::route_params& p,
+                                          const net::responder& respond) const {
         if (!api::is_admin(req, admin_token)) {
             respond(api::unauthorized("admin token required"));
-            return;
+            return std::nullopt;
         }
-        const auto id = p.at("id");
-        auto target = parse_u64(p.at("offset"));
+        auto id = p.at("id");
         if (svc->access(id) == room_access::unknown) {
             respond(net::json_error(status::not_found, "broadcast not found"));
+            return std::nullopt;
+        }
+        return id;
+    }
+
+    void delete_message(const net::request& req, const net::route_params& p,
+                        net::responder respond) const {
+        const auto room = admin_room(req, p, respond);
+        if (!room) {
             return;
         }
+        const auto& id = *room;
+        auto target = parse_u64(p.at("offset"));
         if (!target || *target == 0) {
             respond(bad_request("offset: must be a message offset (1 or more)"));
             return;
@@ -207,15 +219,11 @@ struct routes {
     }
 
     void mute(const net::request& req, const net::route_params& p, net::responder respond) const {
-        if (!api::is_admin(req, admin_token)) {
-            respond(api::unauthorized("admin token required"));
+        const auto room = admin_room(req, p, respond);
+        if (!room) {
             return;
         }
-        const auto id = p.at("id");
-        if (svc->access(id) == room_access::unknown) {
-            respond(net::json_error(status::not_found, "broadcast not found"));
-            return;
-        }
+        const auto& id = *room;
         auto body = object_body(req);
         if (auto* r = std::get_if<net::response>(&body)) {
             respond(std::move(*r));
@@ -241,15 +249,11 @@ struct routes {
     }
 
     void unmute(const net::request& req, const net::route_params& p, net::responder respond) const {
-        if (!api::is_admin(req, admin_token)) {
-            respond(api::unauthorized("admin token required"));
+        const auto room = admin_room(req, p, respond);
+        if (!room) {
             return;
         }
-        const auto id = p.at("id");
-        if (svc->access(id) == room_access::unknown) {
-            respond(net::json_error(status::not_found, "broadcast not found"));
-            return;
-        }
+        const auto& id = *room;
         const auto user_id = std::string(p.at("user_id"));
         if (!printable_key(user_id)) {
             respond(bad_request("user_id: must be a user id (1..64 printable characters)"));

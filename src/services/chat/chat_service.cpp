@@ -2,6 +2,7 @@
 #include "services/chat/chat_service.hpp"
 
 #include "core/rate_limiter.hpp"
+#include "media/archive.hpp"
 #include "media/ids.hpp"
 #include "services/chat/chat_archive.hpp"
 
@@ -9,7 +10,6 @@
 #include <cctype>
 #include <filesystem>
 #include <fmt/format.h>
-#include <fstream>
 #include <openssl/rand.h>
 #include <spdlog/spdlog.h>
 
@@ -98,45 +98,12 @@ double chat_service::position(std::string_view id) const {
     if (auto b = deps_.registry.find(id)) {
         return b->snapshot()->position_s(deps_.clock.now());
     }
-    std::lock_guard lock(rooms_mu_);
-    const auto it = rooms_.find(std::string(id));
-    if (it == rooms_.end() || !it->second.clock) {
-        return 0;
-    }
-    const auto& c = *it->second.clock;
-    if (!c.live) {
-        return c.position_s; // suspended: the media timeline waits for the publisher
-    }
-    return c.position_s + std::chrono::duration<double>(deps_.clock.now() - c.at).count();
-}
-
-void chat_service::on_clock(const std::string& id, const codec::chat::clock_reading& c) {
-    if (deps_.registry.find(id)) {
-        return; // ours (our own event coming back): the registry knows better
-    }
-    std::lock_guard lock(rooms_mu_);
-    if (auto it = rooms_.find(id); it != rooms_.end()) {
-        it->second.clock = clock_anchor{c.position_s, c.live, deps_.clock.now()};
-    }
-}
-
-void chat_service::tick() {
-    if (++ticks_ % clock_period_ticks != 0) {
-        return;
-    }
-    const auto now = deps_.clock.now();
-    for (const auto& b : deps_.registry.list()) {
-        const auto snap = b->snapshot();
-        if (snap->status != media::broadcast_status::live &&
-            snap->status != media::broadcast_status::suspended) {
-            continue;
+    if (deps_.clocks) {
+        if (const auto remote = deps_.clocks->lookup(std::string(id))) {
+            return remote->position_s;
         }
-        deps_.bus.publish(
-            channel(b->id()),
-            core::make_shared_bytes(codec::chat::render_clock(
-                snap->position_s(now), snap->status == media::broadcast_status::live)),
-            [](core::result<void>) {});
     }
+    return 0;
 }
 
 std::shared_ptr<room> chat_service::acquire_room(const std::string& id) {
@@ -152,22 +119,12 @@ std::shared_ptr<room> chat_service::acquire_room(const std::string& id) {
     rooms_gauge_->inc();
     std::weak_ptr<room> weak = slot.r;
     // Entries of the log (message, delete) are paced; events (status, muted) go out at once.
-    auto on_payload = [weak, svc = weak_from_this(), id](std::string_view,
-                                                         const core::shared_bytes& payload) {
+    auto on_payload = [weak](std::string_view, const core::shared_bytes& payload) {
         auto r = weak.lock();
         if (!r || !payload) {
             return;
         }
         const auto type = codec::chat::entry_type(*payload);
-        if (type == "clock") {
-            // Between nodes only: kept for position(), never shown to viewers.
-            if (auto c = codec::chat::parse_clock(*payload); c) {
-                if (auto s = svc.lock()) {
-                    s->on_clock(id, *c);
-                }
-            }
-            return;
-        }
         if (type == "message" || type == "delete") {
             r->on_entry(payload, codec::chat::entry_offset(*payload).value_or(0),
                         type == "message");
@@ -332,25 +289,12 @@ void chat_service::archive(const std::string& id, state::completion<state::archi
             const auto count = r->entries.size();
             // The file write is blocking: off the event loops.
             self->deps_.io([self, id, text, count, done]() {
-                namespace fs = std::filesystem;
                 const auto rel = fmt::format("vod/{}/chat.json", id);
-                const fs::path dir = fs::path(self->deps_.data_dir) / "vod" / id;
+                const auto path = std::filesystem::path(self->deps_.data_dir) / rel;
                 std::error_code ec;
-                fs::create_directories(dir, ec);
-                const auto tmp = dir / "chat.json.tmp";
-                {
-                    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-                    out.write(text->data(), static_cast<std::streamsize>(text->size()));
-                    out.flush();
-                    if (!out) {
-                        done(core::make_error(fmt::format("chat archive: write {}", rel)));
-                        return;
-                    }
-                }
-                fs::rename(tmp, dir / "chat.json", ec);
-                if (ec) {
-                    done(core::make_error(
-                        fmt::format("chat archive: rename {}: {}", rel, ec.message())));
+                std::filesystem::create_directories(path.parent_path(), ec);
+                if (auto w = media::write_file_atomic(path, *text); !w) {
+                    done(w.err().wrap("chat archive"));
                     return;
                 }
                 state::archive_record rec{id, "chat", rel, static_cast<std::int64_t>(text->size()),

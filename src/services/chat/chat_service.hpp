@@ -21,6 +21,7 @@
 #include "media/broadcast.hpp"
 #include "services/chat/chat_config.hpp"
 #include "services/chat/room.hpp"
+#include "services/cluster/broadcast_clocks.hpp"
 #include "state/bus.hpp"
 #include "state/keys.hpp"
 #include "state/records.hpp"
@@ -60,6 +61,9 @@ struct chat_deps {
     media::task_runner io;                           ///< blocking file work
     boost::asio::any_io_executor timer_exec;         ///< rooms' pacing timers
     core::metrics_registry& metrics;
+    /// Other nodes' broadcasts (null: only this node's): a chat-only node stamps its messages
+    /// with the media position the ingesting node publishes.
+    std::shared_ptr<const cluster::broadcast_clocks> clocks;
 };
 
 /// Whether a broadcast can have a chat room here, and what it is doing.
@@ -88,13 +92,8 @@ class chat_service : public std::enable_shared_from_this<chat_service> {
 
     [[nodiscard]] room_access access(std::string_view broadcast_id) const;
     /// The broadcast's media position now: from the registry when this node has the broadcast,
-    /// else from the last clock event of the node that has it (extrapolated while live), else 0.
+    /// else from the node that has it (cluster::broadcast_clocks), else 0.
     [[nodiscard]] double position(std::string_view broadcast_id) const;
-    /// Called every second (the app's tick): every clock_period, tells the other nodes the
-    /// media position of each live or suspended broadcast of this node ({"type":"clock"} on
-    /// the room's channel), for position() on nodes without the broadcast.
-    void tick();
-    static constexpr int clock_period_ticks = 2;
 
     /// The room of a broadcast on this node, subscribed on first use. Pair with release_room.
     std::shared_ptr<room> acquire_room(const std::string& broadcast_id);
@@ -144,26 +143,17 @@ class chat_service : public std::enable_shared_from_this<chat_service> {
   private:
     chat_service(chat_config config, chat_deps deps);
 
-    struct clock_anchor {
-        double position_s = 0;
-        bool live = false;
-        std::chrono::steady_clock::time_point at;
-    };
     struct room_slot {
         std::shared_ptr<room> r;
         std::unique_ptr<state::bus::subscription> sub;
         std::size_t refs = 0;
-        std::optional<clock_anchor> clock; ///< the owner node's last clock event
     };
-
-    void on_clock(const std::string& broadcast_id, const codec::chat::clock_reading& c);
 
     const chat_config config_;
     chat_deps deps_;
     std::unique_ptr<core::rate_limiter> send_limiter_;
     std::string node_prefix_;
     std::atomic<std::uint64_t> message_seq_{0};
-    int ticks_ = 0; ///< tick() runs on one thread (the app's main loop)
 
     std::mutex archives_mu_;
     std::condition_variable archives_cv_;

@@ -2,6 +2,7 @@
 #include "services/love/love_service.hpp"
 
 #include "codec/chat/server_messages.hpp"
+#include "media/archive.hpp"
 
 #include <algorithm>
 #include <filesystem>
@@ -131,7 +132,7 @@ void love_service::submit(const std::string& id, const viewer& who, std::string 
     const auto n = static_cast<std::int64_t>(j.accepted.size());
     pending_[id].push_back({state::love_batch_entry{ranking_member(who), std::move(batch_id), n,
                                                     per_second(j.accepted)},
-                            std::move(j), std::move(done)});
+                            who.id, std::move(j), std::move(done)});
     ++pending_count_;
     arm_locked();
 }
@@ -169,7 +170,7 @@ void love_service::flush() {
             auto waiting = std::make_shared<std::vector<pending_batch>>();
             waiting->reserve(to - from);
             for (std::size_t i = from; i < to; ++i) {
-                entries.push_back(list[i].entry);
+                entries.push_back(std::move(list[i].entry));
                 waiting->push_back(std::move(list[i]));
             }
             applies_->inc();
@@ -190,14 +191,13 @@ void love_service::flush() {
                         submit_result res;
                         res.result = counted ? submit_result::outcome::counted
                                              : submit_result::outcome::duplicate;
-                        res.accepted = counted ? static_cast<std::size_t>(p.entry.taps) : 0;
+                        res.accepted = counted ? p.why.accepted.size() : 0;
                         res.why = std::move(p.why);
                         res.total = r->total;
                         if (counted) {
-                            self->taps_counted_->inc(static_cast<std::uint64_t>(p.entry.taps));
+                            self->taps_counted_->inc(res.accepted);
                             if (self->log_) {
-                                self->log_->add(id, viewer_of_member(p.entry.user).id,
-                                                res.why.accepted, unix_ms_now());
+                                self->log_->add(id, p.user_id, res.why.accepted, unix_ms_now());
                             }
                         } else {
                             self->duplicates_->inc();
@@ -211,8 +211,7 @@ void love_service::flush() {
 
 void love_service::total(const std::string& id,
                          std::function<void(core::result<std::int64_t>)> done) {
-    const auto b = deps_.registry.find(id);
-    if (b && b->snapshot()->status == media::broadcast_status::ended) {
+    if (ended(id)) {
         // Ended: the records have the final total once finalize() wrote it; until then (or on
         // a node without it) the live counts still do.
         deps_.records.totals(id, [self = shared_from_this(), id,
@@ -232,69 +231,76 @@ void love_service::total(const std::string& id,
     deps_.counts.total(counts_key(id), std::move(done));
 }
 
+bool love_service::ended(const std::string& id) const {
+    const auto b = deps_.registry.find(id);
+    return b && b->snapshot()->status == media::broadcast_status::ended;
+}
+
+std::optional<nlohmann::json> love_service::final_file(const std::string& id) const {
+    std::ifstream in(std::filesystem::path(deps_.data_dir) / "vod" / id / "love.json",
+                     std::ios::binary);
+    auto j = nlohmann::json::parse(in, nullptr, false);
+    if (!in || !j.is_object()) {
+        return std::nullopt;
+    }
+    return j;
+}
+
 void love_service::ranking(const std::string& id, std::size_t limit,
                            std::function<void(core::result<std::vector<ranked_viewer>>)> done) {
-    const auto b = deps_.registry.find(id);
-    if (b && b->snapshot()->status == media::broadcast_status::ended) {
-        // Ended: the final ranking is in love.json (a file read: off the event loop); until
-        // finalize() wrote it, the live counts still have it.
-        deps_.io([self = shared_from_this(), id, limit, done = std::move(done)]() mutable {
-            const auto path =
-                std::filesystem::path(self->deps_.data_dir) / "vod" / id / "love.json";
-            std::ifstream in(path, std::ios::binary);
-            const auto j = nlohmann::json::parse(in, nullptr, false);
-            const auto list = j.is_object() ? j.find("ranking") : j.end();
-            if (!in || list == j.end() || !list->is_array()) {
-                self->live_ranking(id, limit, std::move(done));
-                return;
-            }
-            std::vector<ranked_viewer> out;
-            for (const auto& e : *list) {
-                if (out.size() >= limit) {
-                    break;
-                }
-                const auto user = e.find("user");
-                const auto taps = e.find("taps");
-                if (user == e.end() || !user->is_object() || taps == e.end() ||
-                    !taps->is_number_integer()) {
-                    continue;
-                }
-                out.push_back({viewer{user->value("id", ""), user->value("name", "")},
-                               taps->get<std::int64_t>()});
-            }
-            done(std::move(out));
-        });
+    if (!ended(id)) {
+        live_ranking(id, limit, std::move(done));
         return;
     }
-    live_ranking(id, limit, std::move(done));
+    // Ended: the final ranking is in love.json (a file read: off the event loop); until
+    // finalize() wrote it, the live counts still have it.
+    deps_.io([self = shared_from_this(), id, limit, done = std::move(done)]() mutable {
+        const auto j = self->final_file(id);
+        const auto list = j ? j->find("ranking") : nlohmann::json::const_iterator{};
+        if (!j || list == j->end() || !list->is_array()) {
+            self->live_ranking(id, limit, std::move(done));
+            return;
+        }
+        std::vector<ranked_viewer> out;
+        for (const auto& e : *list) {
+            if (out.size() >= limit) {
+                break;
+            }
+            const auto user = e.find("user");
+            const auto taps = e.find("taps");
+            if (user == e.end() || !user->is_object() || taps == e.end() ||
+                !taps->is_number_integer()) {
+                continue;
+            }
+            out.push_back({viewer{user->value("id", ""), user->value("name", "")},
+                           taps->get<std::int64_t>()});
+        }
+        done(std::move(out));
+    });
 }
 
 void love_service::timeline(const std::string& id,
                             std::function<void(core::result<state::love_timeline>)> done) {
-    const auto b = deps_.registry.find(id);
-    if (b && b->snapshot()->status == media::broadcast_status::ended) {
-        deps_.io([self = shared_from_this(), id, done = std::move(done)]() mutable {
-            const auto path =
-                std::filesystem::path(self->deps_.data_dir) / "vod" / id / "love.json";
-            std::ifstream in(path, std::ios::binary);
-            const auto j = nlohmann::json::parse(in, nullptr, false);
-            const auto list = j.is_object() ? j.find("timeline") : j.end();
-            if (!in || list == j.end() || !list->is_array()) {
-                self->deps_.counts.timeline(self->counts_key(id), std::move(done));
-                return;
-            }
-            state::love_timeline out;
-            for (const auto& e : *list) {
-                if (e.is_array() && e.size() == 2 && e[0].is_number_integer() &&
-                    e[1].is_number_integer()) {
-                    out.emplace_back(e[0].get<std::int64_t>(), e[1].get<std::int64_t>());
-                }
-            }
-            done(std::move(out));
-        });
+    if (!ended(id)) {
+        deps_.counts.timeline(counts_key(id), std::move(done));
         return;
     }
-    deps_.counts.timeline(counts_key(id), std::move(done));
+    deps_.io([self = shared_from_this(), id, done = std::move(done)]() mutable {
+        const auto j = self->final_file(id);
+        const auto list = j ? j->find("timeline") : nlohmann::json::const_iterator{};
+        if (!j || list == j->end() || !list->is_array()) {
+            self->deps_.counts.timeline(self->counts_key(id), std::move(done));
+            return;
+        }
+        state::love_timeline out;
+        for (const auto& e : *list) {
+            if (e.is_array() && e.size() == 2 && e[0].is_number_integer() &&
+                e[1].is_number_integer()) {
+                out.emplace_back(e[0].get<std::int64_t>(), e[1].get<std::int64_t>());
+            }
+        }
+        done(std::move(out));
+    });
 }
 
 void love_service::live_ranking(
@@ -403,83 +409,89 @@ void love_service::finalize(const std::string& id, std::function<void(core::resu
     // Batches still pending go first: the backend takes one client's commands in order, so
     // the reads below see them.
     flush();
-    const auto key = counts_key(id);
-    deps_.counts.total(key, [self = shared_from_this(), id, key,
-                             done](core::result<std::int64_t> total) {
-        if (!total) {
-            done(total.err());
+    read_final(id, [self = shared_from_this(), id, done](core::result<final_counts> c) {
+        if (!c) {
+            done(c.err());
             return;
         }
-        self->deps_.counts.top(
-            key, final_ranking_size,
-            [self, id, key, done,
-             total = *total](core::result<std::vector<state::scored_member>> top) {
-                if (!top) {
-                    done(top.err());
-                    return;
-                }
-                self->deps_.counts.timeline(key, [self, id, key, done, total,
-                                                  top = std::move(*top)](
-                                                     core::result<state::love_timeline> tl) {
-                    if (!tl) {
-                        done(tl.err());
+        self->store_final(id, std::move(*c), done);
+    });
+}
+
+void love_service::read_final(const std::string& id,
+                              std::function<void(core::result<final_counts>)> done) {
+    const auto key = counts_key(id);
+    auto out = std::make_shared<final_counts>();
+    // Three reads, one after the other (each needs only the key; chained to keep one order).
+    deps_.counts.total(
+        key, [self = shared_from_this(), key, out, done](core::result<std::int64_t> total) {
+            if (!total) {
+                done(total.err());
+                return;
+            }
+            out->total = *total;
+            self->deps_.counts.top(
+                key, final_ranking_size,
+                [self, key, out, done](core::result<std::vector<state::scored_member>> top) {
+                    if (!top) {
+                        done(top.err());
                         return;
                     }
-                    auto text = std::make_shared<std::string>(render_final(id, total, top, *tl));
-                    self->deps_.io([self, id, key, done, total, text] {
-                        namespace fs = std::filesystem;
-                        const auto rel = fmt::format("vod/{}/love.json", id);
-                        const fs::path dir = fs::path(self->deps_.data_dir) / "vod" / id;
-                        std::error_code ec;
-                        fs::create_directories(dir, ec);
-                        const auto tmp = dir / "love.json.tmp";
-                        {
-                            std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-                            out.write(text->data(), static_cast<std::streamsize>(text->size()));
-                            out.flush();
-                            if (!out) {
-                                done(core::make_error(fmt::format("love: write {}", rel)));
-                                return;
-                            }
-                        }
-                        fs::rename(tmp, dir / "love.json", ec);
-                        if (ec) {
-                            done(core::make_error(
-                                fmt::format("love: rename {}: {}", rel, ec.message())));
-                            return;
-                        }
-                        self->deps_.records.put_total(
-                            {id, "love", total},
-                            [self, id, key, done, rel, text](core::result<void> put) {
-                                if (!put) {
-                                    done(put.err().wrap("love: total"));
-                                    return;
-                                }
-                                self->deps_.records.put_archive(
-                                    {id, "love", rel, static_cast<std::int64_t>(text->size()),
-                                     unix_ms_now()},
-                                    [self, id, key, done](core::result<void> indexed) {
-                                        if (!indexed) {
-                                            done(indexed.err().wrap("love: index"));
-                                            return;
-                                        }
-                                        // Last: once the counts are gone there is nothing to redo.
-                                        self->deps_.counts.remove(
-                                            key, [self, id, done](core::result<void> removed) {
-                                                if (!removed) {
-                                                    done(removed.err().wrap("love: remove counts"));
-                                                    return;
-                                                }
-                                                self->finals_->inc();
-                                                spdlog::info("love: final counts of {} written",
-                                                             id);
-                                                done({});
-                                            });
-                                    });
-                            });
-                    });
+                    out->top = std::move(*top);
+                    self->deps_.counts.timeline(key,
+                                                [out, done](core::result<state::love_timeline> tl) {
+                                                    if (!tl) {
+                                                        done(tl.err());
+                                                        return;
+                                                    }
+                                                    out->timeline = std::move(*tl);
+                                                    done(std::move(*out));
+                                                });
                 });
+        });
+}
+
+void love_service::store_final(const std::string& id, final_counts c,
+                               std::function<void(core::result<void>)> done) {
+    auto text = std::make_shared<std::string>(render_final(id, c.total, c.top, c.timeline));
+    const auto total = c.total;
+    // The file first (off the event loop), then the records, then the counts go.
+    deps_.io([self = shared_from_this(), id, total, text, done] {
+        const auto rel = fmt::format("vod/{}/love.json", id);
+        const auto path = std::filesystem::path(self->deps_.data_dir) / rel;
+        std::error_code ec;
+        std::filesystem::create_directories(path.parent_path(), ec);
+        if (auto w = media::write_file_atomic(path, *text); !w) {
+            done(w.err().wrap("love"));
+            return;
+        }
+        const state::archive_record index{id, "love", rel, static_cast<std::int64_t>(text->size()),
+                                          unix_ms_now()};
+        self->deps_.records.put_total({id, "love", total}, [self, index,
+                                                            done](core::result<void> put) {
+            if (!put) {
+                done(put.err().wrap("love: total"));
+                return;
+            }
+            self->deps_.records.put_archive(index, [self, id = index.broadcast_id,
+                                                    done](core::result<void> indexed) {
+                if (!indexed) {
+                    done(indexed.err().wrap("love: index"));
+                    return;
+                }
+                // Last: once the counts are gone there is nothing to redo.
+                self->deps_.counts.remove(self->counts_key(id),
+                                          [self, id, done](core::result<void> removed) {
+                                              if (!removed) {
+                                                  done(removed.err().wrap("love: remove counts"));
+                                                  return;
+                                              }
+                                              self->finals_->inc();
+                                              spdlog::info("love: final counts of {} written", id);
+                                              done({});
+                                          });
             });
+        });
     });
 }
 

@@ -46,6 +46,8 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -156,11 +158,25 @@ class love_service : public std::enable_shared_from_this<love_service> {
     love_service(love_config config, love_deps deps);
 
     struct pending_batch {
-        state::love_batch_entry entry;
-        judgement why;
+        state::love_batch_entry entry; ///< moved to the apply at the flush
+        std::string user_id;           ///< for the analytics log
+        judgement why;                 ///< why.accepted: the taps counted if it is new
         std::function<void(submit_result)> done;
     };
 
+    /// What finalize() writes: the total, the top final_ranking_size, the timeline.
+    struct final_counts {
+        std::int64_t total = 0;
+        std::vector<state::scored_member> top;
+        state::love_timeline timeline;
+    };
+    void read_final(const std::string& broadcast_id,
+                    std::function<void(core::result<final_counts>)> done);
+    void store_final(const std::string& broadcast_id, final_counts c,
+                     std::function<void(core::result<void>)> done);
+    [[nodiscard]] bool ended(const std::string& broadcast_id) const;
+    /// The broadcast's love.json, parsed (a blocking read: on the file pool); nullopt if none.
+    [[nodiscard]] std::optional<nlohmann::json> final_file(const std::string& broadcast_id) const;
     void live_ranking(const std::string& broadcast_id, std::size_t limit,
                       std::function<void(core::result<std::vector<ranked_viewer>>)> done);
     void arm_locked();

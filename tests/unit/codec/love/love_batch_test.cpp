@@ -1,5 +1,4 @@
 // codec::love: love batch bodies, accepted and refused (each refusal names its field).
-#include "codec/json/depth.hpp"
 #include "codec/love/love_batch.hpp"
 
 #include <gtest/gtest.h>
@@ -48,12 +47,6 @@ TEST(LoveBatch, RefusalsNameTheField) {
         EXPECT_EQ(f.field, c.field) << c.body << ": " << f.message;
         EXPECT_EQ(f.message.rfind(c.field + ":", 0), 0U) << f.message;
     }
-}
-
-TEST(JsonDepth, CountsObjectsAndArraysButNotBracketsInStrings) {
-    EXPECT_TRUE(json_depth_within(R"({"a":[1]})", 2));
-    EXPECT_FALSE(json_depth_within(R"({"a":[[1]]})", 2));
-    EXPECT_TRUE(json_depth_within(R"({"a":"[[[[\"[["})", 1));
 }
 
 } // namespace
