@@ -4,9 +4,9 @@
 #include "core/clock.hpp"
 #include "state/embedded/memory_bus.hpp"
 #include "state/embedded/memory_inventory.hpp"
-#include "state/embedded/memory_love_counts.hpp"
 #include "state/embedded/memory_room_log.hpp"
 #include "state/embedded/memory_state.hpp"
+#include "state/embedded/sqlite_love_counts.hpp"
 #include "state/embedded/sqlite_records.hpp"
 #include "state/embedded/sqlite_streams.hpp"
 #include "state/postgres/pg_records.hpp"
@@ -104,7 +104,12 @@ core::result<std::unique_ptr<backends>> backends::open(const backends_options& o
         b->inventory_ = std::make_unique<embedded::memory_inventory>(wall_clock);
         // Publishes through the memory_bus above: that bus's subscribers get the appends.
         b->room_log_ = std::make_unique<embedded::memory_room_log>(*b->bus_);
-        b->love_counts_ = std::make_unique<embedded::memory_love_counts>();
+        // Journaled in <data_dir>/love.db: accepted taps survive a crash of the process.
+        auto love = embedded::sqlite_love_counts::open(o.data_dir);
+        if (!love) {
+            return love.err().wrap("state: love");
+        }
+        b->love_counts_ = std::move(*love);
         b->shared_name_ = "embedded";
     }
 

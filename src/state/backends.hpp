@@ -5,6 +5,8 @@
 //   kind                                   embedded (default)          server
 //   counters, rankings, sets, bus,         this process's memory       Redis / Redis Cluster
 //   inventory, room logs ("shared")
+//   love counts (shared)                   memory + a journal,         Redis / Redis Cluster
+//                                          SQLite <data_dir>/love.db
 //   durable streams                        SQLite, <data_dir>/streams.db   Redis Streams
 //   relational records                     SQLite, <data_dir>/records.db   PostgreSQL, written
 //                                                                          through an outbox

@@ -24,6 +24,7 @@
 //   per apply, taps 0..max_love_taps each, user and batch_id within the member limit.
 #pragma once
 
+#include "codec/love/love_journal.hpp"
 #include "state/shared_state.hpp"
 
 #include <chrono>
@@ -46,19 +47,9 @@ inline constexpr std::size_t love_seen_window = 32;
 /// Redis: a user's list of batch ids expires this long after their last batch.
 inline constexpr std::chrono::seconds love_seen_ttl{3600};
 
-struct love_batch_entry {
-    love_batch_entry() = default;
-    love_batch_entry(std::string u, std::string id, std::int64_t n,
-                     std::vector<std::pair<std::int64_t, std::int64_t>> seconds = {})
-        : user(std::move(u)), batch_id(std::move(id)), taps(n), per_second(std::move(seconds)) {}
-
-    std::string user;
-    std::string batch_id;
-    std::int64_t taps = 0;
-    /// The taps per video second (second >= 0, count >= 1; counts sum to `taps`), for the
-    /// broadcast's timeline. May be empty (no timeline kept for this batch).
-    std::vector<std::pair<std::int64_t, std::int64_t>> per_second;
-};
+/// A viewer's batch as counted: user, batch id, taps, taps per video second (the record type is
+/// the journal codec's, codec/love/love_journal.hpp, so the embedded journal stores it as is).
+using love_batch_entry = codec::love::counted_batch;
 
 /// Taps per video second of a broadcast, by second ascending.
 using love_timeline = std::vector<std::pair<std::int64_t, std::int64_t>>;

@@ -5,8 +5,9 @@
 // other node is counted once.
 #include "livehouse_test/redis_client.hpp"
 #include "livehouse_test/redis_server.hpp"
+#include "livehouse_test/temp_dir.hpp"
 #include "livehouse_test/wait.hpp"
-#include "state/embedded/memory_love_counts.hpp"
+#include "state/embedded/sqlite_love_counts.hpp"
 #include "state/keys.hpp"
 #include "state/love_counts.hpp"
 #include "state/redis/client.hpp"
@@ -25,6 +26,7 @@ namespace {
 using test::wait_result;
 
 struct love_backend {
+    std::shared_ptr<test::temp_dir> dir; ///< embedded: where love.db is (outlives counts)
     std::shared_ptr<redis::client> client, client2;
     std::unique_ptr<love_counts> counts, counts2; ///< counts2: a second node (null: embedded)
 };
@@ -53,7 +55,10 @@ std::vector<love_backend_kind> kinds() {
     return {{"embedded",
              [] {
                  love_backend b;
-                 b.counts = std::make_unique<embedded::memory_love_counts>();
+                 b.dir = std::make_shared<test::temp_dir>();
+                 if (auto c = embedded::sqlite_love_counts::open(b.dir->str())) {
+                     b.counts = std::move(*c);
+                 }
                  return b;
              }},
             {"redis", [] { return redis_backend(test::shared_redis().address()); }},

@@ -156,8 +156,8 @@ describe('love on one node', {timeout : 120000}, () => {
 
 // The end of a broadcast: the final total in the records (GET .../love answers from them), the
 // ranking in vod/<id>/love.json, the live counts gone; a node killed while live writes them
-// when it restarts (restore() ends the broadcast, recover() finds its counts still in Redis),
-// once.
+// when it restarts (restore() ends the broadcast, recover() finds its counts still in the
+// journal or in Redis), once.
 describe('love at the end of a broadcast', {timeout : 180000}, () => {
     const sendAll = async (server, id, viewers, rounds) => {
         const sums = new Map();
@@ -234,44 +234,48 @@ describe('love at the end of a broadcast', {timeout : 180000}, () => {
         }
     });
 
-    it('a node killed while live writes the final counts when it restarts, once', async () => {
-        const redis = await startRedis();
-        const dataDir = h.makeTempDir('livehouse-love-crash-');
-        const args = [ '--redis', redis.address ];
-        let node;
-        let pub;
-        try {
-            node = await h.startServer({config, args, dataDir});
-            const b = await node.createBroadcast('crash');
-            pub = h.publish({rtmpUrl : node.rtmpUrl, key : b.stream_key});
-            await node.waitForStatus(b.id, 'live', 20000, {publisher : pub});
-            const viewers = [ await guest(node, 'Hal'), await guest(node, 'Ivy'), await guest(node, 'Jo') ];
-            const sums = await sendAll(node, b.id, viewers, 2);
-            const expected = [...sums.values()].reduce((a, x) => a + x, 0);
-            await node.stop({signal : 'SIGKILL'});
-            await pub.stop();
-            pub = null;
+    // Embedded: the counts come back from the journal (<data_dir>/love.db); Redis keeps them.
+    for (const backend of [ 'embedded', 'redis' ]) {
+        it(`a node killed while live writes the final counts when it restarts, once (${backend})`, async () => {
+            const redis = backend === 'redis' ? await startRedis() : null;
+            const dataDir = h.makeTempDir('livehouse-love-crash-');
+            const args = redis ? [ '--redis', redis.address ] : [];
+            let node;
+            let pub;
+            try {
+                node = await h.startServer({config, args, dataDir});
+                const b = await node.createBroadcast('crash');
+                pub = h.publish({rtmpUrl : node.rtmpUrl, key : b.stream_key});
+                await node.waitForStatus(b.id, 'live', 20000, {publisher : pub});
+                const viewers = [ await guest(node, 'Hal'), await guest(node, 'Ivy'), await guest(node, 'Jo') ];
+                const sums = await sendAll(node, b.id, viewers, 2);
+                const expected = [...sums.values()].reduce((a, x) => a + x, 0);
+                assert.ok(expected > 0);
+                await node.stop({signal : 'SIGKILL'});
+                await pub.stop();
+                pub = null;
 
-            node = await h.startServer({config, args, dataDir});
-            await h.waitFor(() => fs.existsSync(path.join(dataDir, 'vod', b.id, 'love.json')),
-                            {timeoutMs : 15000, what : 'love.json after the restart'});
-            assert.equal(readFinal(node, b.id).total, expected);
-            await h.waitFor(async () => (await node.get(`/api/v1/broadcasts/${b.id}/love`)).json().total === expected,
-                            {timeoutMs : 10000, what : 'the final total from the records'});
-            assert.match(node.output(), /ended without its final counts/);
-            await node.stop();
+                node = await h.startServer({config, args, dataDir});
+                await h.waitFor(() => fs.existsSync(path.join(dataDir, 'vod', b.id, 'love.json')),
+                                {timeoutMs : 15000, what : 'love.json after the restart'});
+                assert.equal(readFinal(node, b.id).total, expected);
+                await h.waitFor(async () => (await node.get(`/api/v1/broadcasts/${b.id}/love`)).json().total === expected,
+                                {timeoutMs : 10000, what : 'the final total from the records'});
+                assert.match(node.output(), /ended without its final counts/);
+                await node.stop();
 
-            // A third start finds nothing left to write: the counts were removed after it.
-            node = await h.startServer({config, args, dataDir});
-            await h.delay(1500);
-            assert.doesNotMatch(node.output(), /ended without its final counts/);
-            assert.equal((await node.get(`/api/v1/broadcasts/${b.id}/love`)).json().total, expected);
-        } finally {
-            await pub?.stop();
-            await node?.stop();
-            await redis.stop();
-        }
-    });
+                // A third start finds nothing left to write: the counts were removed after it.
+                node = await h.startServer({config, args, dataDir});
+                await h.delay(1500);
+                assert.doesNotMatch(node.output(), /ended without its final counts/);
+                assert.equal((await node.get(`/api/v1/broadcasts/${b.id}/love`)).json().total, expected);
+            } finally {
+                await pub?.stop();
+                await node?.stop();
+                await redis?.stop();
+            }
+        });
+    }
 });
 
 // Two nodes sharing Redis and PostgreSQL: node one ingests the broadcast; node two takes its

@@ -6,7 +6,8 @@
 //   every flush_interval: love_counts.apply(all pending of a broadcast) ─> each request's answer
 //
 // Count after the write: a request is answered once its batch is in the state backend (the
-// apply completed), with whether it was counted and the total after it. So an answer never
+// apply completed: on Redis, the script ran; embedded, the journal's commit is on disk), with
+// whether it was counted and the total after it. So an answer never
 // claims a tap the backend does not have: a node that dies before its flush has answered
 // nothing for those batches, and the clients retry (the batch id makes that safe). Cost: a
 // request waits for the next flush (flush_interval, 20 ms by default) — the answer is a
@@ -140,8 +141,8 @@ class love_service : public std::enable_shared_from_this<love_service> {
     /// leaves the counts in the state backend and recover() runs it again, to the same result.
     void finalize(const std::string& broadcast_id, std::function<void(core::result<void>)> done);
     /// At start-up: finalize() every ended broadcast whose counts are still in the state
-    /// backend (a node that died mid-finalize, or while live: restore() ended it). Only a
-    /// shared backend (Redis) outlives the process; the embedded counts do not.
+    /// backend (a node that died mid-finalize, or while live: restore() ended it). Both
+    /// backends outlive the process: Redis, and the embedded journal (<data_dir>/love.db).
     void recover();
     /// Blocks (not on an event loop) until every finalize() started has completed, or
     /// `timeout`; false on the timeout (shutdown waits before the file pool stops).

@@ -15,9 +15,14 @@ std::string ranking_key(const std::string& key) {
 
 void memory_love_counts::apply(std::string key, std::vector<love_batch_entry> batches,
                                completion<love_applied> done) {
+    done(apply_now(key, batches));
+}
+
+core::result<love_applied>
+memory_love_counts::apply_now(const std::string& key,
+                              const std::vector<love_batch_entry>& batches) {
     if (auto e = check_love_apply(key, batches)) {
-        done(std::move(*e));
-        return;
+        return std::move(*e);
     }
     love_applied out;
     out.counted.reserve(batches.size());
@@ -53,10 +58,52 @@ void memory_love_counts::apply(std::string key, std::vector<love_batch_entry> ba
         out.total = c.total;
     });
     if (failed) {
-        done(std::move(*failed));
-        return;
+        return std::move(*failed);
     }
-    done(std::move(out));
+    return out;
+}
+
+love_key_state memory_love_counts::export_key(const std::string& key) {
+    love_key_state out;
+    counts_.with(key, [&](auto& m) {
+        const auto it = m.find(key);
+        if (it == m.end()) {
+            return;
+        }
+        const auto& c = it->second;
+        out.total = c.total;
+        out.timeline.assign(c.timeline.begin(), c.timeline.end());
+        out.users.reserve(c.seen.size());
+        for (const auto& [user, ids] : c.seen) {
+            love_key_state::user u{user, 0, {ids.begin(), ids.end()}};
+            // Synchronous, inside the stripe lock (as in apply_now): no apply moves it meanwhile.
+            ranking_.score(ranking_key(key), user,
+                           [&](core::result<std::optional<std::int64_t>> r) {
+                               if (r && *r) {
+                                   u.score = **r;
+                               }
+                           });
+            out.users.push_back(std::move(u));
+        }
+    });
+    return out;
+}
+
+void memory_love_counts::import_key(const std::string& key, const love_key_state& s) {
+    ranking_.remove(ranking_key(key), [](core::result<bool>) {});
+    counts_.with(key, [&](auto& m) {
+        auto& c = m[key];
+        c = broadcast_counts{};
+        c.total = s.total;
+        c.timeline.insert(s.timeline.begin(), s.timeline.end());
+        for (const auto& u : s.users) {
+            c.seen[u.id].assign(u.seen.begin(), u.seen.end());
+            if (u.score != 0) {
+                ranking_.increment(ranking_key(key), u.id, u.score,
+                                   [](core::result<std::int64_t>) {});
+            }
+        }
+    });
 }
 
 void memory_love_counts::total(std::string key, completion<std::int64_t> done) {

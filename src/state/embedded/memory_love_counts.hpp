@@ -12,8 +12,12 @@
 #include <map>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 namespace livehouse::state::embedded {
+
+/// Everything memory_love_counts holds for one key (what a journal snapshot stores).
+using love_key_state = codec::love::journal_state;
 
 class memory_love_counts final : public love_counts {
   public:
@@ -25,6 +29,14 @@ class memory_love_counts final : public love_counts {
                completion<std::optional<std::int64_t>> done) override;
     void timeline(std::string key, completion<love_timeline> done) override;
     void remove(std::string key, completion<void> done) override;
+
+    /// apply() without the completion: the result, synchronously.
+    core::result<love_applied> apply_now(const std::string& key,
+                                         const std::vector<love_batch_entry>& batches);
+    /// The key's whole state (users in no particular order); empty for an unknown key.
+    love_key_state export_key(const std::string& key);
+    /// Replaces the key's state with `s` (as export_key gave it).
+    void import_key(const std::string& key, const love_key_state& s);
 
   private:
     struct broadcast_counts {
