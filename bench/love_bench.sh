@@ -67,11 +67,13 @@ out.push("}");
 require("fs").writeFileSync(process.argv[1], out.join("\n"));
 ' "$work/tokens.lua"
 
-redis_calls() { # client commands and all commands (scripts' included) so far
+redis_calls() { # client commands and all commands (scripts' included) so far; the love script
+    # runs LPOS LPUSH LTRIM EXPIRE ZINCRBY HINCRBY INCRBY (state/redis/redis_love_counts.cpp)
     redis-cli -p "$redis_port" INFO commandstats | tr -d '\r' | awk -F'[=,:]' '
         /^cmdstat_/ { all += $3; if ($1 != "cmdstat_lpos" && $1 != "cmdstat_lpush" &&
                       $1 != "cmdstat_ltrim" && $1 != "cmdstat_expire" &&
-                      $1 != "cmdstat_zincrby" && $1 != "cmdstat_incrby") client += $3 }
+                      $1 != "cmdstat_zincrby" && $1 != "cmdstat_incrby" &&
+                      $1 != "cmdstat_hincrby") client += $3 }
         END { printf "%d %d\n", client, all }'
 }
 

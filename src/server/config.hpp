@@ -95,7 +95,7 @@ struct love_section {
     int burst_taps = 50;
     int max_taps_per_batch = 100;
     int max_tap_age_s = 60;
-    int flush_interval_ms = 20;
+    int flush_interval_ms = 2;
     int max_pending = 100000;
     bool analytics_log = true;
 };

@@ -162,7 +162,7 @@ const std::array<key_spec, 57> keys = {{
      [](config& c, std::int64_t v) { c.love.max_taps_per_batch = static_cast<int>(v); }, nullptr},
     {"love", "max_tap_age_s", "", "", value_type::integer, 1, 86400, "", true,
      [](config& c, std::int64_t v) { c.love.max_tap_age_s = static_cast<int>(v); }, nullptr},
-    {"love", "flush_interval_ms", "", "", value_type::integer, 1, 1000, "", true,
+    {"love", "flush_interval_ms", "", "", value_type::integer, 0, 1000, "", true,
      [](config& c, std::int64_t v) { c.love.flush_interval_ms = static_cast<int>(v); }, nullptr},
     {"love", "analytics_log", "", "", value_type::boolean, 0, 0, "", true, nullptr, nullptr,
      [](config& c, bool v) { c.love.analytics_log = v; }},

@@ -134,23 +134,60 @@ void love_service::submit(const std::string& id, const viewer& who, std::string 
                                                     per_second(j.accepted)},
                             who.id, std::move(j), std::move(done)});
     ++pending_count_;
-    arm_locked();
+    schedule_locked();
 }
 
-void love_service::arm_locked() {
-    if (armed_) {
+void love_service::schedule_locked() {
+    if (armed_ || in_flight_ > 0 || pending_count_ == 0 || closed_) {
         return;
     }
     armed_ = true;
-    timer_.expires_after(config_.flush_interval);
-    timer_.async_wait([w = weak_from_this()](boost::system::error_code ec) {
-        if (ec) {
-            return;
-        }
+    const auto due = last_flush_ + config_.flush_interval;
+    const auto now = std::chrono::steady_clock::now();
+    auto fire = [w = weak_from_this()] {
         if (auto self = w.lock()) {
             self->flush();
         }
+    };
+    if (due <= now) {
+        // Idle long enough: this flush starts now (after what the loop already has queued, so
+        // requests that arrived together still share it).
+        asio::post(deps_.timer_exec, std::move(fire));
+        return;
+    }
+    timer_.expires_at(due);
+    timer_.async_wait([fire = std::move(fire)](boost::system::error_code ec) {
+        if (!ec) {
+            fire();
+        }
     });
+}
+
+void love_service::applied_one() {
+    std::vector<std::function<void()>> idle;
+    {
+        std::lock_guard lock(mu_);
+        if (--in_flight_ > 0) {
+            return;
+        }
+        idle.swap(on_idle_);
+        schedule_locked();
+    }
+    for (auto& fn : idle) {
+        fn();
+    }
+}
+
+void love_service::when_written(std::function<void()> fn) {
+    flush();
+    {
+        std::lock_guard lock(mu_);
+        if (in_flight_ > 0) {
+            on_idle_.push_back(std::move(fn));
+            return;
+        }
+    }
+    fn();
 }
 
 void love_service::flush() {
@@ -158,8 +195,15 @@ void love_service::flush() {
     {
         std::lock_guard lock(mu_);
         armed_ = false;
+        if (pending_count_ == 0) {
+            return;
+        }
         batches.swap(pending_);
         pending_count_ = 0;
+        last_flush_ = std::chrono::steady_clock::now();
+        for (const auto& [id, list] : batches) {
+            in_flight_ += (list.size() + state::max_love_apply - 1) / state::max_love_apply;
+        }
     }
     for (auto& [id, list] : batches) {
         // One apply per broadcast, in chunks the backend takes.
@@ -177,35 +221,39 @@ void love_service::flush() {
             deps_.counts.apply(
                 counts_key(id), std::move(entries),
                 [self = shared_from_this(), waiting, id](core::result<state::love_applied> r) {
-                    if (!r) {
-                        spdlog::warn("love: apply failed: {}", r.err().message);
-                        for (auto& p : *waiting) {
-                            p.done(
-                                outcome_only(submit_result::outcome::unavailable, r.err().message));
-                        }
-                        return;
-                    }
-                    for (std::size_t i = 0; i < waiting->size(); ++i) {
-                        auto& p = (*waiting)[i];
-                        const bool counted = i < r->counted.size() && r->counted[i];
-                        submit_result res;
-                        res.result = counted ? submit_result::outcome::counted
-                                             : submit_result::outcome::duplicate;
-                        res.accepted = counted ? p.why.accepted.size() : 0;
-                        res.why = std::move(p.why);
-                        res.total = r->total;
-                        if (counted) {
-                            self->taps_counted_->inc(res.accepted);
-                            if (self->log_) {
-                                self->log_->add(id, p.user_id, res.why.accepted, unix_ms_now());
-                            }
-                        } else {
-                            self->duplicates_->inc();
-                        }
-                        p.done(std::move(res));
-                    }
+                    self->answer(id, *waiting, r);
+                    self->applied_one();
                 });
         }
+    }
+}
+
+void love_service::answer(const std::string& id, std::vector<pending_batch>& waiting,
+                          const core::result<state::love_applied>& r) {
+    if (!r) {
+        spdlog::warn("love: apply failed: {}", r.err().message);
+        for (auto& p : waiting) {
+            p.done(outcome_only(submit_result::outcome::unavailable, r.err().message));
+        }
+        return;
+    }
+    for (std::size_t i = 0; i < waiting.size(); ++i) {
+        auto& p = waiting[i];
+        const bool counted = i < r->counted.size() && r->counted[i];
+        submit_result res;
+        res.result = counted ? submit_result::outcome::counted : submit_result::outcome::duplicate;
+        res.accepted = counted ? p.why.accepted.size() : 0;
+        res.why = std::move(p.why);
+        res.total = r->total;
+        if (counted) {
+            taps_counted_->inc(res.accepted);
+            if (log_) {
+                log_->add(id, p.user_id, res.why.accepted, unix_ms_now());
+            }
+        } else {
+            duplicates_->inc();
+        }
+        p.done(std::move(res));
     }
 }
 
@@ -406,15 +454,17 @@ void love_service::finalize(const std::string& id, std::function<void(core::resu
             self->finals_cv_.notify_all();
         }
     };
-    // Batches still pending go first: the backend takes one client's commands in order, so
-    // the reads below see them.
-    flush();
-    read_final(id, [self = shared_from_this(), id, done](core::result<final_counts> c) {
-        if (!c) {
-            done(c.err());
-            return;
-        }
-        self->store_final(id, std::move(*c), done);
+    // Batches still pending go first, and the reads wait until every apply started has
+    // completed (the embedded backend answers reads from memory while an apply is still on its
+    // way to the journal).
+    when_written([self = shared_from_this(), id, done] {
+        self->read_final(id, [self, id, done](core::result<final_counts> c) {
+            if (!c) {
+                done(c.err());
+                return;
+            }
+            self->store_final(id, std::move(*c), done);
+        });
     });
 }
 

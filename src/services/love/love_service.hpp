@@ -3,16 +3,23 @@
 // flush (state/love_counts.hpp: total, per-viewer ranking, retries once).
 //
 //   POST .../love ─> submit(): live? judge (range, size, rate) ─> pending[broadcast]
-//   every flush_interval: love_counts.apply(all pending of a broadcast) ─> each request's answer
+//   flush: love_counts.apply(all pending of a broadcast) ─> each request's answer
+//
+// When a flush starts (group commit): when the previous flush's applies have all completed and
+// at least flush_interval (2 ms) has passed since it started. An idle node so writes a lone
+// batch at once; under load the batches gathered while one apply is on its way go together in
+// the next, so the backend sees at most one apply per broadcast per max(flush_interval, apply
+// time) — a few hundred a second whatever the request rate — and a request waits about one
+// apply, not a fixed timer.
 //
 // Count after the write: a request is answered once its batch is in the state backend (the
 // apply completed: on Redis, the script ran; embedded, the journal's commit is on disk), with
 // whether it was counted and the total after it. So an answer never
 // claims a tap the backend does not have: a node that dies before its flush has answered
 // nothing for those batches, and the clients retry (the batch id makes that safe). Cost: a
-// request waits for the next flush (flush_interval, 20 ms by default) — the answer is a
-// counter, nobody waits on it — and in exchange a flood of requests costs the backend one
-// apply per broadcast per flush (Redis: one script) instead of three commands each.
+// request waits for the apply its batch goes in (a millisecond or two) and in exchange a flood
+// of requests costs the backend one apply per broadcast per flush (Redis: one script) instead
+// of three commands each.
 //
 // Pending is bounded (max_pending batches on the node): past it a request is refused with 503
 // and the client retries later; nothing accepted is dropped.
@@ -40,6 +47,7 @@
 #include "state/records.hpp"
 
 #include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <condition_variable>
@@ -57,7 +65,7 @@ namespace livehouse::services::love {
 
 struct love_config {
     love_policy policy;
-    std::chrono::milliseconds flush_interval{20};
+    std::chrono::milliseconds flush_interval{2}; ///< the shortest time between two flushes
     std::size_t max_pending = 100000;    ///< batches waiting for a flush, on this node
     std::size_t max_viewers = 1000000;   ///< rate buckets held (core::rate_limiter's bound)
     std::size_t max_ranking_limit = 100; ///< most entries /love/ranking returns
@@ -180,8 +188,18 @@ class love_service : public std::enable_shared_from_this<love_service> {
     [[nodiscard]] std::optional<nlohmann::json> final_file(const std::string& broadcast_id) const;
     void live_ranking(const std::string& broadcast_id, std::size_t limit,
                       std::function<void(core::result<std::vector<ranked_viewer>>)> done);
-    void arm_locked();
+    /// Starts the next flush when it is due: no apply in flight, something pending, and
+    /// flush_interval since the last flush started (at once if that has passed).
+    void schedule_locked();
+    /// Sends everything pending: one apply per broadcast (in chunks of max_love_apply).
     void flush();
+    /// An apply completed: at the last one in flight, the waiters of when_written() run and
+    /// the next flush is scheduled.
+    void applied_one();
+    /// Flushes, then runs `fn` once every apply started so far has completed.
+    void when_written(std::function<void()> fn);
+    void answer(const std::string& id, std::vector<pending_batch>& waiting,
+                const core::result<state::love_applied>& r);
 
     const love_config config_;
     love_deps deps_;
@@ -196,7 +214,10 @@ class love_service : public std::enable_shared_from_this<love_service> {
     std::unordered_map<std::string, std::vector<pending_batch>> pending_;
     std::size_t pending_count_ = 0;
     std::unordered_map<std::string, std::int64_t> pushed_; ///< the last total given to on_total
-    bool armed_ = false;
+    bool armed_ = false;       ///< a flush is scheduled (timer or posted)
+    std::size_t in_flight_ = 0; ///< applies sent and not completed
+    std::chrono::steady_clock::time_point last_flush_{};
+    std::vector<std::function<void()>> on_idle_; ///< when_written() waiters
     bool closed_ = false;
     boost::asio::steady_timer timer_;
 
