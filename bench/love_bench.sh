@@ -16,7 +16,7 @@
 # Usage: bench/love_bench.sh      (~2 min)
 # Environment: BENCH_CONNECTIONS=1000, BENCH_DURATION=20, BENCH_WRK_THREADS=2,
 # BENCH_SERVER_THREADS=2, BENCH_VIEWERS=10000, BENCH_BACKENDS="embedded redis", LIVEHOUSE_BIN,
-# BENCH_KEEP=1. Prints RESULT lines and a markdown table.
+# BENCH_KEEP=1, BENCH_LOVE_EXTRA (more [love] lines, e.g. "flush_interval_ms = 5"). Prints RESULT lines and a markdown table.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -145,6 +145,7 @@ $redis_line
 [love]
 taps_per_second = 1000
 burst_taps = 100000
+${BENCH_LOVE_EXTRA:-}
 CONF
     bench_livehouse_spawn
     body=$(curl -sS --fail-with-body -X POST -H "Authorization: Bearer $srv_token" \

@@ -195,7 +195,8 @@ core::result<void> app::build(const std::string& ready_file) {
     auto user_tokens = services::auth::user_tokens::create(
         {.secret = std::move(token_secret),
          .ttl = std::chrono::seconds(cfg_.auth.token_ttl_seconds),
-         .limits = {}},
+         .limits = {},
+         .cache_entries = static_cast<std::size_t>(cfg_.auth.verified_token_cache)},
         clock_);
     if (!user_tokens) {
         return user_tokens.err().wrap("auth");

@@ -53,6 +53,7 @@ struct auth_section {
     bool allow_guests = true;               ///< POST /api/v1/auth/guest (403 when false)
     int guests_per_address_per_minute = 10; ///< guest tokens per client address (burst: same)
     int guests_per_second = 5;              ///< guest tokens for all clients (burst: 20 s worth)
+    int verified_token_cache = 65536;       ///< tokens remembered once verified (0: none)
 };
 
 /// Where shared state lives (docs/ARCHITECTURE.md, "State: what lives where"). "auto": the

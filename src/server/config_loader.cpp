@@ -38,7 +38,7 @@ struct key_spec {
 };
 
 // clang-format off
-const std::array<key_spec, 57> keys = {{
+const std::array<key_spec, 58> keys = {{
     {"server", "host", "LIVEHOUSE_HOST", "--host", value_type::string, 0, 0, "", false,
      nullptr, [](config& c, std::string v) { c.server.host = std::move(v); }},
     {"server", "bind", "LIVEHOUSE_BIND", "--bind", value_type::string, 0, 0, "", false,
@@ -97,6 +97,9 @@ const std::array<key_spec, 57> keys = {{
      nullptr},
     {"auth", "guests_per_second", "", "", value_type::integer, 1, 100000, "", true,
      [](config& c, std::int64_t v) { c.auth.guests_per_second = static_cast<int>(v); }, nullptr},
+    {"auth", "verified_token_cache", "", "", value_type::integer, 0, 10000000, "", true,
+     [](config& c, std::int64_t v) { c.auth.verified_token_cache = static_cast<int>(v); },
+     nullptr},
 
     {"state", "phase", "LIVEHOUSE_STATE_PHASE", "", value_type::string, 0, 0, "", false,
      nullptr, [](config& c, std::string v) { c.state.phase = std::move(v); }},

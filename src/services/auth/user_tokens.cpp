@@ -37,7 +37,7 @@ core::result<std::shared_ptr<user_tokens>> user_tokens::create(user_tokens_optio
 
 user_tokens::user_tokens(user_tokens_options options, const core::clock& clock)
     : secret_(std::move(options.secret)), ttl_(options.ttl), limits_(options.limits),
-      clock_(clock) {}
+      verified_(options.cache_entries, options.limits.leeway_seconds), clock_(clock) {}
 
 std::int64_t user_tokens::now_seconds() const {
     return std::chrono::duration_cast<std::chrono::seconds>(clock_.wall().time_since_epoch())
@@ -70,11 +70,18 @@ core::result<minted_token> user_tokens::mint_guest(std::string_view name) const 
 }
 
 core::result<user> user_tokens::verify(std::string_view token) const {
-    auto c = codec::jwt::verify(token, secret_, now_seconds(), limits_);
+    const auto now = now_seconds();
+    if (auto hit = verified_.find(token, now)) {
+        return std::move(*hit);
+    }
+    auto c = codec::jwt::verify(token, secret_, now, limits_);
     if (!c) {
         return c.err();
     }
-    return user_of(std::move(*c));
+    const auto nbf = c->nbf;
+    auto who = user_of(std::move(*c));
+    verified_.add(token, who, nbf);
+    return who;
 }
 
 std::optional<user> user_tokens::from_authorization(std::string_view value) const {

@@ -110,6 +110,48 @@ TEST(UserTokens, GuestTokensExpireAfterTheTtl) {
     EXPECT_EQ(tokens->verify(g->token).err().message, "token expired");
 }
 
+TEST(UserTokens, ARememberedTokenAnswersAsAFullVerify) {
+    core::manual_clock clock;
+    auto tokens = make_tokens(clock, std::chrono::seconds(60));
+    auto g = tokens->mint_guest("Ann");
+    ASSERT_TRUE(g);
+    ASSERT_TRUE(tokens->verify(g->token)); // now remembered
+    // Any other byte string misses the cache and is verified in full: a changed signature, a
+    // prefix of the token.
+    auto forged = g->token;
+    forged.back() = forged.back() == 'A' ? 'B' : 'A';
+    EXPECT_EQ(tokens->verify(forged).err().message, "bad signature");
+    EXPECT_FALSE(tokens->verify(g->token.substr(0, g->token.size() - 1)));
+    auto again = tokens->verify(g->token);
+    ASSERT_TRUE(again);
+    EXPECT_EQ(again->id, g->who.id);
+    EXPECT_EQ(again->name, "Ann");
+    // nbf: not accepted before it (nor remembered), accepted from it on.
+    const json later = {{"sub", "site-7"}, {"name", "Bo"}, {"nbf", start + 100},
+                        {"exp", start + 600}};
+    auto t = codec::jwt::sign(later, secret);
+    ASSERT_TRUE(t);
+    EXPECT_FALSE(tokens->verify(*t));
+    EXPECT_FALSE(tokens->verify(*t)) << "a refused token is not remembered";
+    clock.advance(std::chrono::seconds(100 - 30)); // the 30 s leeway
+    EXPECT_TRUE(tokens->verify(*t));
+}
+
+TEST(VerifiedTokens, StayWithinTheirCapacity) {
+    verified_tokens cache(16, 30);
+    user who{.id = "u", .name = "U", .role = "user", .expires_at = start + 600};
+    for (int i = 0; i < 1000; ++i) {
+        cache.add("token-" + std::to_string(i), who, std::nullopt);
+    }
+    EXPECT_LE(cache.size(), 16U);
+    EXPECT_TRUE(cache.find("token-999", start)) << "the latest is kept";
+    EXPECT_FALSE(cache.find("token-999", start + 630)) << "past exp + leeway";
+    EXPECT_FALSE(cache.find("token-999", start)) << "and forgotten once expired";
+    verified_tokens off(0, 30);
+    off.add("t", who, std::nullopt);
+    EXPECT_FALSE(off.find("t", start));
+}
+
 TEST(UserTokens, AcceptsTokensASiteMintsWithTheSecret) {
     core::manual_clock clock;
     auto tokens = make_tokens(clock);
