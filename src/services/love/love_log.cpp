@@ -6,6 +6,8 @@
 #include <chrono>
 #include <ctime>
 #include <filesystem>
+#include <cmath>
+#include <fmt/compile.h>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
@@ -34,15 +36,7 @@ love_log::~love_log() {
 }
 
 void love_log::add(const std::string& broadcast_id, const std::string& user_id,
-                   const std::vector<double>& taps, std::int64_t time_ms) {
-    using codec::chat::json_string;
-    std::string line = fmt::format(R"({{"broadcast":{},"user":{},"taps":[)",
-                                   json_string(broadcast_id), json_string(user_id));
-    for (std::size_t i = 0; i < taps.size(); ++i) {
-        fmt::format_to(std::back_inserter(line), "{}{:.3f}", i == 0 ? "" : ",", taps[i]);
-    }
-    fmt::format_to(std::back_inserter(line), R"(],"time":{}}})", time_ms);
-    line += '\n';
+                   std::vector<double> taps, std::int64_t time_ms) {
     bool start = false;
     {
         std::lock_guard lock(mu_);
@@ -50,7 +44,7 @@ void love_log::add(const std::string& broadcast_id, const std::string& user_id,
             dropped_->inc();
             return;
         }
-        queued_.push_back(std::move(line));
+        queued_.push_back({broadcast_id, user_id, std::move(taps), time_ms});
         start = !std::exchange(writing_, true);
     }
     if (start) {
@@ -58,9 +52,32 @@ void love_log::add(const std::string& broadcast_id, const std::string& user_id,
     }
 }
 
+namespace {
+
+/// One record as its JSON line. A tap (video seconds, >= 0, at most a week: anti_cheat) is
+/// written as its milliseconds, "12.500": integer formatting, several times cheaper than a
+/// floating-point format, and the same text as "{:.3f}".
+void append_line(fmt::memory_buffer& out, const std::string& broadcast_id,
+                 const std::string& user_id, const std::vector<double>& taps,
+                 std::int64_t time_ms) {
+    using codec::chat::json_string;
+    fmt::format_to(std::back_inserter(out), FMT_COMPILE(R"({{"broadcast":{},"user":{},"taps":[)"),
+                   json_string(broadcast_id), json_string(user_id));
+    for (std::size_t i = 0; i < taps.size(); ++i) {
+        const auto ms = static_cast<std::int64_t>(std::llround(taps[i] * 1000.0));
+        if (i != 0) {
+            out.push_back(',');
+        }
+        fmt::format_to(std::back_inserter(out), FMT_COMPILE("{}.{:03}"), ms / 1000, ms % 1000);
+    }
+    fmt::format_to(std::back_inserter(out), FMT_COMPILE("],\"time\":{}}}\n"), time_ms);
+}
+
+} // namespace
+
 void love_log::write() {
     for (;;) {
-        std::vector<std::string> lines;
+        std::vector<record> lines;
         {
             std::lock_guard lock(mu_);
             if (queued_.empty()) {
@@ -91,9 +108,15 @@ void love_log::write() {
                 continue;
             }
         }
-        for (const auto& l : lines) {
-            std::fwrite(l.data(), 1, l.size(), file_);
+        fmt::memory_buffer text;
+        for (const auto& r : lines) {
+            append_line(text, r.broadcast_id, r.user_id, r.taps, r.time_ms);
+            if (text.size() >= 1 << 16) {
+                std::fwrite(text.data(), 1, text.size(), file_);
+                text.clear();
+            }
         }
+        std::fwrite(text.data(), 1, text.size(), file_);
         // Whole lines reach the file at each turn: a shipper never reads half a line for long.
         std::fflush(file_);
         lines_->inc(lines.size());

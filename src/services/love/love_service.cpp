@@ -248,7 +248,8 @@ void love_service::answer(const std::string& id, std::vector<pending_batch>& wai
         if (counted) {
             taps_counted_->inc(res.accepted);
             if (log_) {
-                log_->add(id, p.user_id, res.why.accepted, unix_ms_now());
+                // The answer needs only the counts: the taps themselves go to the log.
+                log_->add(id, p.user_id, std::move(res.why.accepted), unix_ms_now());
             }
         } else {
             duplicates_->inc();
