@@ -84,6 +84,9 @@ run_wrk() { # url -> the LOVE_WRK line
 }
 
 value() { tr ' ' '\n' <<<"$2" | sed -n "s/^$1=//p"; }
+applies() { # love_applies_total of the node: state-backend writes so far
+    curl -s "http://127.0.0.1:$srv_http_port/metrics" | awk '$1 == "love_applies_total" { print $2 }'
+}
 rows=()
 
 # --- the anchor: nginx returning a fixed 200 to the same POSTs ---------------------------------
@@ -114,7 +117,7 @@ for ((i = 0; i < 50; i++)); do bench_port_open "$nginx_port" && break; sleep 0.1
 bench_log "anchor: nginx return 200 on $nginx_port"
 line=$(run_wrk "http://127.0.0.1:$nginx_port/api/v1/broadcasts/x/love")
 echo "RESULT server=nginx-return-200 $line load1=$(bench_load1)"
-rows+=("| nginx \`return 200\` (anchor) | $(value requests "$line") in $(value duration_s "$line") s: **$(awk -v r="$(value requests "$line")" -v d="$(value duration_s "$line")" 'BEGIN{printf "%.0f", r/d}')** | $(value p50_ms "$line") / $(value p90_ms "$line") / **$(value p99_ms "$line")** / $(value max_ms "$line") | $(value non200 "$line") / $(value errors "$line") | | | $(bench_load1) |")
+rows+=("| nginx \`return 200\` (anchor) | $(value requests "$line") in $(value duration_s "$line") s: **$(awk -v r="$(value requests "$line")" -v d="$(value duration_s "$line")" 'BEGIN{printf "%.0f", r/d}')** | $(value p50_ms "$line") / $(value p90_ms "$line") / **$(value p99_ms "$line")** / $(value max_ms "$line") | $(value non200 "$line") / $(value errors "$line") | | | | $(bench_load1) |")
 kill "$nginx_pid"; wait "$nginx_pid" 2>/dev/null || true; nginx_pid=""
 
 for backend in $backends; do
@@ -163,9 +166,13 @@ CONF
     bench_log "$backend: livehouse pid $srv_pid, broadcast $id live at $love_pos s"
     calls0=""
     [[ $backend == redis ]] && calls0=$(redis_calls)
+    applies0=$(applies)
     cpu0=$(bench_server_cpu_ticks)
     line=$(run_wrk "http://127.0.0.1:$srv_http_port/api/v1/broadcasts/$id/love")
     cpu1=$(bench_server_cpu_ticks)
+    applies1=$(applies)
+    per_apply=$(awk -v a=$((applies1 - applies0)) -v r="$(value requests "$line")" \
+        -v d="$(value duration_s "$line")" 'BEGIN { printf "%.0f/s, %.1f batches each", a / d, r / a }')
     total=$(curl -s "http://127.0.0.1:$srv_http_port/api/v1/broadcasts/$id/love")
     per_req=""
     if [[ $backend == redis ]]; then
@@ -175,9 +182,9 @@ CONF
             'BEGIN { printf "%.4f client / %.2f with the scripts'\'' own", c / r, a / r }')
     fi
     cpu_s=$(awk -v t=$((cpu1 - cpu0)) -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.1f", t / hz }')
-    echo "RESULT server=livehouse backend=$backend $line server_cpu_s=$cpu_s total=$(bench_json_get 'j.total' <<<"$total") redis_per_request=\"$per_req\" load1=$(bench_load1)"
+    echo "RESULT server=livehouse backend=$backend $line server_cpu_s=$cpu_s total=$(bench_json_get 'j.total' <<<"$total") redis_per_request=\"$per_req\" applies=\"$per_apply\" load1=$(bench_load1)"
     rps=$(awk -v r="$(value requests "$line")" -v d="$(value duration_s "$line")" 'BEGIN{printf "%.0f", r/d}')
-    rows+=("| livehouse, $backend | $(value requests "$line") in $(value duration_s "$line") s: **$rps** | $(value p50_ms "$line") / $(value p90_ms "$line") / **$(value p99_ms "$line")** / $(value max_ms "$line") | $(value non200 "$line") / $(value errors "$line") | $cpu_s s | ${per_req:-—} | $(bench_load1) |")
+    rows+=("| livehouse, $backend | $(value requests "$line") in $(value duration_s "$line") s: **$rps** | $(value p50_ms "$line") / $(value p90_ms "$line") / **$(value p99_ms "$line")** / $(value max_ms "$line") | $(value non200 "$line") / $(value errors "$line") | $cpu_s s | $per_apply | ${per_req:-—} | $(bench_load1) |")
     bench_stop_publishers
     bench_server_stop
     [[ -z ${BENCH_KEEP:-} ]] && rm -rf -- "$srv_dir"
@@ -191,6 +198,6 @@ echo
 echo "machine: $(bench_machine), kernel $(uname -r)"
 echo "wrk -t$wrk_threads -c$connections -d${duration}s, $viewers viewers' tokens, 5 taps per batch; livehouse [server] threads = $server_threads"
 echo
-echo "| server | requests/s | latency ms p50 / p90 / p99 / max | non-200 / socket errors | server CPU | Redis commands per request | load avg |"
-echo "|---|---|---|---|---|---|---|"
+echo "| server | requests/s | latency ms p50 / p90 / p99 / max | non-200 / socket errors | server CPU | state-backend applies | Redis commands per request | load avg |"
+echo "|---|---|---|---|---|---|---|---|"
 printf '%s\n' "${rows[@]}"

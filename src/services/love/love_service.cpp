@@ -221,8 +221,9 @@ void love_service::flush() {
             deps_.counts.apply(
                 counts_key(id), std::move(entries),
                 [self = shared_from_this(), waiting, id](core::result<state::love_applied> r) {
-                    self->answer(id, *waiting, r);
+                    // The next flush may start while these are answered.
                     self->applied_one();
+                    self->answer(id, *waiting, r);
                 });
         }
     }
