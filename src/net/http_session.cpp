@@ -434,8 +434,18 @@ void http_session::write(response r) {
     // response can already see it counted.
     const auto elapsed =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
-    shared_->requests.with({route_name_, fmt::format("{}", status_code_)}).inc();
-    shared_->durations.with({route_name_}).observe(elapsed);
+    if (counted_.duration == nullptr || counted_.route != route_name_) {
+        counted_.route = route_name_;
+        counted_.duration = &shared_->durations.with({route_name_});
+        counted_.requests = nullptr;
+    }
+    if (counted_.requests == nullptr || counted_.status != status_code_) {
+        counted_.status = status_code_;
+        counted_.requests =
+            &shared_->requests.with({route_name_, fmt::format_int(status_code_).str()});
+    }
+    counted_.requests->inc();
+    counted_.duration->observe(elapsed);
 
     const bool send_body = method_ != http::verb::head && length > 0;
     if (send_body && r.blob && r.blob->fd() >= 0) {

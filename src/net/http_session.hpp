@@ -84,6 +84,14 @@ class http_session : public std::enable_shared_from_this<http_session> {
     off_t file_end_ = 0;
     boost::asio::steady_timer send_deadline_;
     int status_code_ = 0;
+    // The series the last response counted in: a keep-alive connection mostly repeats one
+    // route and status, and a family lookup costs a lock, a key string and a map search.
+    struct counted_in {
+        std::string route;
+        int status = 0;
+        core::counter* requests = nullptr;
+        core::histogram* duration = nullptr;
+    } counted_;
     std::unique_ptr<char[]> discard_;
     std::size_t discarded_ = 0;
 };
