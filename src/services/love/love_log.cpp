@@ -4,9 +4,9 @@
 #include "codec/chat/server_messages.hpp"
 
 #include <chrono>
+#include <cmath>
 #include <ctime>
 #include <filesystem>
-#include <cmath>
 #include <fmt/compile.h>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>

@@ -35,8 +35,8 @@ class love_log : public std::enable_shared_from_this<love_log> {
     love_log& operator=(const love_log&) = delete;
 
     /// Queues a line; the JSON is written on the file pool, not on the caller's thread.
-    void add(const std::string& broadcast_id, const std::string& user_id,
-             std::vector<double> taps, std::int64_t time_ms);
+    void add(const std::string& broadcast_id, const std::string& user_id, std::vector<double> taps,
+             std::int64_t time_ms);
 
   private:
     love_log(std::string data_dir, media::task_runner io, core::metrics_registry& metrics,

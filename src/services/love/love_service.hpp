@@ -66,10 +66,10 @@ namespace livehouse::services::love {
 struct love_config {
     love_policy policy;
     std::chrono::milliseconds flush_interval{2}; ///< the shortest time between two flushes
-    std::size_t max_pending = 100000;    ///< batches waiting for a flush, on this node
-    std::size_t max_viewers = 1000000;   ///< rate buckets held (core::rate_limiter's bound)
-    std::size_t max_ranking_limit = 100; ///< most entries /love/ranking returns
-    bool analytics_log = true;           ///< every counted batch to <data_dir>/love/*.jsonl
+    std::size_t max_pending = 100000;            ///< batches waiting for a flush, on this node
+    std::size_t max_viewers = 1000000;           ///< rate buckets held (core::rate_limiter's bound)
+    std::size_t max_ranking_limit = 100;         ///< most entries /love/ranking returns
+    bool analytics_log = true;                   ///< every counted batch to <data_dir>/love/*.jsonl
 };
 
 struct love_deps {
@@ -214,7 +214,7 @@ class love_service : public std::enable_shared_from_this<love_service> {
     std::unordered_map<std::string, std::vector<pending_batch>> pending_;
     std::size_t pending_count_ = 0;
     std::unordered_map<std::string, std::int64_t> pushed_; ///< the last total given to on_total
-    bool armed_ = false;       ///< a flush is scheduled (timer or posted)
+    bool armed_ = false;        ///< a flush is scheduled (timer or posted)
     std::size_t in_flight_ = 0; ///< applies sent and not completed
     std::chrono::steady_clock::time_point last_flush_{};
     std::vector<std::function<void()>> on_idle_; ///< when_written() waiters

@@ -127,8 +127,8 @@ TEST(UserTokens, ARememberedTokenAnswersAsAFullVerify) {
     EXPECT_EQ(again->id, g->who.id);
     EXPECT_EQ(again->name, "Ann");
     // nbf: not accepted before it (nor remembered), accepted from it on.
-    const json later = {{"sub", "site-7"}, {"name", "Bo"}, {"nbf", start + 100},
-                        {"exp", start + 600}};
+    const json later = {
+        {"sub", "site-7"}, {"name", "Bo"}, {"nbf", start + 100}, {"exp", start + 600}};
     auto t = codec::jwt::sign(later, secret);
     ASSERT_TRUE(t);
     EXPECT_FALSE(tokens->verify(*t));

@@ -19,9 +19,8 @@ TEST(LoveBatch, ParsesTheBatchIdAndTheTapsInOrder) {
 }
 
 TEST(LoveBatch, IgnoresOtherFieldsAndTakesTheLastOfARepeatedKey) {
-    auto r = parse_love_batch(
-        R"({"x":[1,"taps"],"batch_id":"old","y":{"batch_id":"no","taps":8},)"
-        R"("taps":[5],"batch_id":"new","taps":[1.5,2]})");
+    auto r = parse_love_batch(R"({"x":[1,"taps"],"batch_id":"old","y":{"batch_id":"no","taps":8},)"
+                              R"("taps":[5],"batch_id":"new","taps":[1.5,2]})");
     ASSERT_TRUE(std::holds_alternative<love_batch>(r)) << std::get<batch_refusal>(r).message;
     const auto& b = std::get<love_batch>(r);
     EXPECT_EQ(b.batch_id, "new");
