@@ -46,7 +46,7 @@ clang_major=${clang_major:-14}
 packages=(
     cmake ninja-build g++ clang "libclang-rt-${clang_major}-dev" clang-format pkg-config
     libboost1.74-dev libssl-dev libspdlog-dev libfmt-dev nlohmann-json3-dev libcli11-dev
-    libtomlplusplus-dev libsqlite3-dev libgtest-dev libgmock-dev
+    libtomlplusplus-dev libsqlite3-dev libgtest-dev libgmock-dev libjemalloc-dev
     libhiredis-dev libpq-dev libpqxx-dev redis-server redis-tools postgresql
     ffmpeg chromium
 )
