@@ -4,6 +4,7 @@
 #include "net/http_rules.hpp"
 #include "net/ws_session.hpp"
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <boost/asio/buffer.hpp>
@@ -342,8 +343,20 @@ void http_session::respond_error(http::status status, std::string_view message,
 
 void http_session::write(response r) {
     const bool get_or_head = method_ == http::verb::get || method_ == http::verb::head;
+    if (r.filling && !r.filling->is_sized() &&
+        r.filling->current() != core::filling_bytes::state::complete) {
+        // Its length is not known yet, so no Content-Length can be sent (a service bug).
+        spdlog::error("http: route {}: unsized body answered before it was complete", route_name_);
+        r = json_error(http::status::bad_gateway, "upstream body incomplete");
+    }
+    // A filling body that already arrived whole is sent like any other body.
+    const bool filling_whole =
+        r.filling && r.filling->current() == core::filling_bytes::state::complete;
     auto status = r.status;
-    const std::size_t size = r.blob ? r.blob->size() : r.body ? r.body->size() : 0;
+    const std::size_t size = r.blob      ? r.blob->size()
+                             : r.filling ? r.filling->size()
+                             : r.body    ? r.body->size()
+                                         : 0;
     std::size_t offset = 0;
     std::size_t length = size;
     std::string content_range;
@@ -355,7 +368,7 @@ void http_session::write(response r) {
         status = http::status::not_modified;
         length = 0;
     } else if (status == http::status::ok && get_or_head && r.accept_ranges &&
-               req_.find(http::field::range) != req_.end()) {
+               (!r.filling || filling_whole) && req_.find(http::field::range) != req_.end()) {
         bool use_range = true;
         // RFC 9110 §13.1.5: If-Range uses the strong comparison; otherwise send it all.
         if (auto if_range = req_[http::field::if_range]; !if_range.empty()) {
@@ -464,6 +477,14 @@ void http_session::write(response r) {
         send_file();
         return;
     }
+    if (send_body && r.filling) {
+        filling_ = std::move(r.filling);
+        filling_sent_ = offset;
+        filling_end_ = offset + length;
+        header_written_ = false;
+        write_filling();
+        return;
+    }
     body_ = send_body && !r.blob ? std::move(r.body) : nullptr;
     blob_ = send_body ? std::move(r.blob) : nullptr;
     stream_.expires_after(shared_->limits.write_timeout);
@@ -544,9 +565,47 @@ void http_session::wait_writable() {
                                 });
 }
 
+void http_session::write_filling() {
+    const std::size_t available = std::min(filling_->available(), filling_end_);
+    if (!header_written_ || filling_sent_ < available) {
+        const std::array<asio::const_buffer, 2> bufs{
+            header_written_ ? asio::const_buffer() : asio::buffer(header_),
+            asio::const_buffer(filling_->data() + filling_sent_, available - filling_sent_)};
+        stream_.expires_after(shared_->limits.write_timeout);
+        asio::async_write(
+            stream_, bufs,
+            [self = shared_from_this(), available](beast::error_code ec, std::size_t) {
+                if (ec) {
+                    self->on_write(ec);
+                    return;
+                }
+                self->header_written_ = true;
+                self->filling_sent_ = available;
+                self->write_filling();
+            });
+        return;
+    }
+    if (filling_sent_ == filling_end_) {
+        on_write({});
+        return;
+    }
+    if (filling_->current() == core::filling_bytes::state::failed) {
+        // The upstream broke off mid-body: closing is the only honest end (the client knows
+        // from Content-Length that it did not get everything).
+        on_write(make_error_code(boost::system::errc::connection_aborted));
+        return;
+    }
+    // Nothing new: woken by the writer's next commit. The wait holds the session (and only a
+    // reference to the shared bytes); the upstream's own timeout fails the body if it stalls.
+    filling_->when_beyond(filling_sent_, [self = shared_from_this()] {
+        asio::post(self->exec_, [self] { self->write_filling(); });
+    });
+}
+
 void http_session::on_write(beast::error_code ec) {
     body_.reset();
     blob_.reset();
+    filling_.reset();
     if (ec) {
         close();
         return;

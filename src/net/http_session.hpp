@@ -53,6 +53,9 @@ class http_session : public std::enable_shared_from_this<http_session> {
     /// waiting for writability on EAGAIN; ends in on_write.
     void send_file();
     void wait_writable();
+    /// Writes header_ (if not yet) and what has arrived of filling_, then waits for more
+    /// (woken by filling_bytes, no polling); ends in on_write.
+    void write_filling();
     void respond_error(http::status status, std::string_view message, std::string route_name,
                        bool close);
     void linger_close();
@@ -83,6 +86,12 @@ class http_session : public std::enable_shared_from_this<http_session> {
     off_t file_offset_ = 0;
     off_t file_end_ = 0;
     boost::asio::steady_timer send_deadline_;
+    // A body still arriving (response::filling): bytes [0, filling_sent_) are written, the
+    // response ends at filling_end_.
+    core::shared_filling_bytes filling_;
+    std::size_t filling_sent_ = 0;
+    std::size_t filling_end_ = 0;
+    bool header_written_ = false;
     int status_code_ = 0;
     // The series the last response counted in: a keep-alive connection mostly repeats one
     // route and status, and a family lookup costs a lock, a key string and a map search.

@@ -15,6 +15,7 @@
 
 #include "core/blob.hpp"
 #include "core/bytes.hpp"
+#include "core/filling_bytes.hpp"
 
 #include <boost/beast/http.hpp>
 #include <functional>
@@ -42,6 +43,12 @@ struct response {
     /// Instead of `body` (which must then be null): immutable bytes the session sends with
     /// sendfile(2) when the blob has a descriptor (a live segment), else with write().
     core::shared_blob blob;
+    /// Instead of `body` and `blob`: a body still arriving from upstream (the edge cache). The
+    /// session writes the header at once and then each part as it arrives, from the shared
+    /// buffer. It must be sized (Content-Length known) or already complete. While it fills,
+    /// Range is ignored (a full 200, as RFC 9110 §14.2 allows); if it fails, the connection
+    /// closes (the client sees a body shorter than its Content-Length, never a wrong one).
+    core::shared_filling_bytes filling;
 };
 
 /// Call exactly once. Safe to call from any thread. Copies share one reply: the first call

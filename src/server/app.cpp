@@ -6,6 +6,7 @@
 #include "services/auth/auth_service.hpp"
 #include "services/auth/user_tokens.hpp"
 #include "services/chat/chat_routes.hpp"
+#include "services/edge/edge_service.hpp"
 #include "services/love/love_routes.hpp"
 #include "services/origin/origin_service.hpp"
 #include "services/web/web_service.hpp"
@@ -156,7 +157,104 @@ core::result<std::unique_ptr<app>> app::start(config cfg, std::string ready_file
     return a;
 }
 
+net::http_server_options app::http_options() const {
+    net::http_server_options ho;
+    ho.address = cfg_.server.bind;
+    ho.port = static_cast<std::uint16_t>(cfg_.http.port);
+    ho.limits.max_body_bytes = static_cast<std::size_t>(cfg_.http.max_body_bytes);
+    ho.limits.max_header_bytes = static_cast<std::size_t>(cfg_.http.max_header_bytes);
+    ho.limits.read_timeout = std::chrono::seconds(cfg_.http.timeout_s);
+    ho.limits.idle_timeout = std::chrono::seconds(cfg_.http.idle_timeout_s);
+    ho.server_header = "livehouse/" LIVEHOUSE_VERSION;
+    ho.websocket.max_message_bytes = static_cast<std::size_t>(cfg_.chat.max_message_bytes);
+    ho.websocket.send_soft_limit_bytes = static_cast<std::size_t>(cfg_.chat.send_soft_limit_bytes);
+    ho.websocket.send_soft_limit_time = std::chrono::milliseconds(cfg_.chat.send_soft_limit_ms);
+    ho.websocket.send_hard_limit_bytes = static_cast<std::size_t>(cfg_.chat.send_hard_limit_bytes);
+    return ho;
+}
+
+void app::add_operator_routes() {
+    router_->add(
+        net::http::verb::get, "/healthz",
+        [](const net::request&, const net::route_params&, net::responder reply) {
+            auto r = net::json_response(net::http::status::ok, R"({"status":"ok"})");
+            r.cache_control = "no-store";
+            reply(std::move(r));
+        },
+        "healthz");
+    router_->add(
+        net::http::verb::get, "/metrics",
+        [this](const net::request&, const net::route_params&, net::responder reply) {
+            net::response r;
+            r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+            r.cache_control = "no-store";
+            r.body = core::make_shared_bytes(metrics_.render());
+            reply(std::move(r));
+        },
+        "metrics");
+    metrics_.add_gauge_family("livehouse_build_info", "Build information (always 1).", {"version"})
+        .with({LIVEHOUSE_VERSION})
+        .set(1);
+}
+
+core::result<void> app::write_ready_file(const std::string& ready_file) const {
+    if (ready_file.empty()) {
+        return {};
+    }
+    const nlohmann::json ready = {
+        {"http_port", http_port_}, {"rtmp_port", rtmp_port_}, {"pid", ::getpid()}};
+    if (auto r = write_file_atomically(ready_file, ready.dump() + "\n"); !r) {
+        return r.err().wrap("ready file");
+    }
+    return {};
+}
+
+core::result<void> app::build_edge(const std::string& ready_file) {
+    if (cfg_.edge.upstream.empty()) {
+        return core::make_error("the edge role needs an upstream: [edge] upstream or --upstream");
+    }
+    auto upstream = services::edge::parse_upstream_url(cfg_.edge.upstream);
+    if (!upstream) {
+        return upstream.err().wrap("config: edge.upstream");
+    }
+    services::edge::edge_config ec;
+    ec.upstream = std::move(*upstream);
+    ec.cache_bytes = static_cast<std::size_t>(cfg_.edge.cache_bytes);
+    ec.max_object_bytes = static_cast<std::size_t>(cfg_.edge.max_object_bytes);
+    ec.upstream_connections = static_cast<std::size_t>(cfg_.edge.upstream_connections);
+    ec.upstream_timeout = std::chrono::milliseconds(cfg_.edge.upstream_timeout_ms);
+    ec.connect_timeout = std::chrono::milliseconds(cfg_.edge.connect_timeout_ms);
+    ec.negative_ttl_s = cfg_.edge.negative_ttl_s;
+    ec.stale_if_error_s = cfg_.edge.stale_if_error_s;
+    ec.max_pass_body_bytes = static_cast<std::size_t>(cfg_.http.max_body_bytes) * 4;
+
+    pool_ = std::make_unique<net::io_pool>(static_cast<std::size_t>(cfg_.server.threads));
+    router_ = std::make_shared<net::router>();
+    auto http = net::http_server::bind(pool_->at(0), *pool_, router_, metrics_, http_options());
+    if (!http) {
+        return http.err();
+    }
+    http_ = std::move(*http);
+    http_port_ = http_->port();
+    add_operator_routes();
+    // The upstream connections share the first event loop: a coalesced edge sends the
+    // upstream little (one request per object), so one thread is plenty.
+    edge_ =
+        services::edge::edge_service::create(std::move(ec), pool_->at(0).get_executor(), metrics_);
+    edge_->register_routes(*router_);
+
+    http_->start();
+    pool_->run();
+    spdlog::info("livehouse edge listening http={} upstream={} threads={} cache_bytes={}",
+                 endpoint_text(cfg_.server.bind, http_port_), cfg_.edge.upstream, pool_->size(),
+                 cfg_.edge.cache_bytes);
+    return write_ready_file(ready_file);
+}
+
 core::result<void> app::build(const std::string& ready_file) {
+    if (cfg_.server.role == "edge") {
+        return build_edge(ready_file);
+    }
     const auto& dir = cfg_.server.data_dir;
     if (auto r = ensure_writable_dir(dir); !r) {
         return r;
@@ -283,19 +381,7 @@ core::result<void> app::build(const std::string& ready_file) {
 
     // Bind both listeners before wiring the services: they need the real ports.
     router_ = std::make_shared<net::router>();
-    net::http_server_options ho;
-    ho.address = cfg_.server.bind;
-    ho.port = static_cast<std::uint16_t>(cfg_.http.port);
-    ho.limits.max_body_bytes = static_cast<std::size_t>(cfg_.http.max_body_bytes);
-    ho.limits.max_header_bytes = static_cast<std::size_t>(cfg_.http.max_header_bytes);
-    ho.limits.read_timeout = std::chrono::seconds(cfg_.http.timeout_s);
-    ho.limits.idle_timeout = std::chrono::seconds(cfg_.http.idle_timeout_s);
-    ho.server_header = "livehouse/" LIVEHOUSE_VERSION;
-    ho.websocket.max_message_bytes = static_cast<std::size_t>(cfg_.chat.max_message_bytes);
-    ho.websocket.send_soft_limit_bytes = static_cast<std::size_t>(cfg_.chat.send_soft_limit_bytes);
-    ho.websocket.send_soft_limit_time = std::chrono::milliseconds(cfg_.chat.send_soft_limit_ms);
-    ho.websocket.send_hard_limit_bytes = static_cast<std::size_t>(cfg_.chat.send_hard_limit_bytes);
-    auto http = net::http_server::bind(pool_->at(0), *pool_, router_, metrics_, ho);
+    auto http = net::http_server::bind(pool_->at(0), *pool_, router_, metrics_, http_options());
     if (!http) {
         return http.err();
     }
@@ -315,24 +401,7 @@ core::result<void> app::build(const std::string& ready_file) {
         cfg_.server.web_dir, file_io, std::move(*user_tokens)});
 
     // ---- HTTP routes ------------------------------------------------------------------------
-    router_->add(
-        net::http::verb::get, "/healthz",
-        [](const net::request&, const net::route_params&, net::responder reply) {
-            auto r = net::json_response(net::http::status::ok, R"({"status":"ok"})");
-            r.cache_control = "no-store";
-            reply(std::move(r));
-        },
-        "healthz");
-    router_->add(
-        net::http::verb::get, "/metrics",
-        [this](const net::request&, const net::route_params&, net::responder reply) {
-            net::response r;
-            r.content_type = "text/plain; version=0.0.4; charset=utf-8";
-            r.cache_control = "no-store";
-            r.body = core::make_shared_bytes(metrics_.render());
-            reply(std::move(r));
-        },
-        "metrics");
+    add_operator_routes();
     services::api::register_routes(*router_, *services_);
     {
         // Per address: the bucket holds a minute's worth. Overall: 20 seconds' worth.
@@ -420,9 +489,6 @@ core::result<void> app::build(const std::string& ready_file) {
         [ingest = ingest_](asio::ip::tcp::socket socket) { ingest->accept(std::move(socket)); });
 
     // ---- Metrics ----------------------------------------------------------------------------
-    metrics_.add_gauge_family("livehouse_build_info", "Build information (always 1).", {"version"})
-        .with({LIVEHOUSE_VERSION})
-        .set(1);
     metrics_.add_callback_gauge(
         "broadcasts_live", "Broadcasts with a publisher attached.",
         [reg = registry_.get()] { return static_cast<double>(reg->live_count()); });
@@ -435,17 +501,13 @@ core::result<void> app::build(const std::string& ready_file) {
     spdlog::info("livehouse listening http={} rtmp={} threads={} data_dir={} restored={}",
                  endpoint_text(cfg_.server.bind, http_port_),
                  endpoint_text(cfg_.server.bind, rtmp_port_), pool_->size(), dir, restored);
-    if (!ready_file.empty()) {
-        const nlohmann::json ready = {
-            {"http_port", http_port_}, {"rtmp_port", rtmp_port_}, {"pid", ::getpid()}};
-        if (auto r = write_file_atomically(ready_file, ready.dump() + "\n"); !r) {
-            return r.err().wrap("ready file");
-        }
-    }
-    return {};
+    return write_ready_file(ready_file);
 }
 
 void app::schedule_tick() {
+    if (!registry_) {
+        return; // the edge role has no broadcasts to tick
+    }
     tick_timer_.expires_after(std::chrono::seconds(1));
     tick_timer_.async_wait([this](const boost::system::error_code& ec) {
         if (ec) {
@@ -523,6 +585,11 @@ void app::shutdown() {
     // then queue their file write: wait for them before the pool stops taking work.
     if (chat_ && !chat_->wait_for_archives(std::chrono::seconds(10))) {
         spdlog::warn("shutdown: chat archives still pending after 10 s; not waiting longer");
+    }
+    // The edge: queued upstream fetches fail and every body still arriving fails, so no
+    // session waits on one when the event loops stop.
+    if (edge_) {
+        edge_->close();
     }
     // 3. Let the file I/O pool finish what is queued (the archive writes just requested).
     if (file_pool_) {

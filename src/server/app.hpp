@@ -22,6 +22,7 @@
 #include "net/tcp_listener.hpp"
 #include "server/config.hpp"
 #include "services/chat/chat_service.hpp"
+#include "services/edge/edge_service.hpp"
 #include "services/ingest/rtmp_server.hpp"
 #include "services/love/love_service.hpp"
 #include "services/service_context.hpp"
@@ -73,6 +74,13 @@ class app {
   private:
     explicit app(config cfg);
     core::result<void> build(const std::string& ready_file);
+    /// [server] role = "edge": the HTTP listener, /healthz, /metrics and the edge cache; no
+    /// data dir, no state, no RTMP.
+    core::result<void> build_edge(const std::string& ready_file);
+    [[nodiscard]] net::http_server_options http_options() const;
+    /// /healthz, /metrics and livehouse_build_info: every role has them.
+    void add_operator_routes();
+    [[nodiscard]] core::result<void> write_ready_file(const std::string& ready_file) const;
     void schedule_tick();
 
     config cfg_;
@@ -90,6 +98,7 @@ class app {
     std::shared_ptr<services::chat::chat_service> chat_;
     std::shared_ptr<services::cluster::broadcast_clocks> clocks_;
     std::shared_ptr<services::love::love_service> love_;
+    std::shared_ptr<services::edge::edge_service> edge_;
     std::unique_ptr<net::http_server> http_;
     std::shared_ptr<net::tcp_listener> rtmp_;
     std::shared_ptr<services::ingest::rtmp_server> ingest_;

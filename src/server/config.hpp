@@ -15,6 +15,9 @@ struct server_section {
     int threads = 0;                ///< io threads; 0: one per hardware thread
     std::string data_dir = "./data";
     std::string web_dir; ///< "": the source tree's web/ baked in at build time, else ./web
+    /// all: every role in one process (ingest, origin, API, chat, love). edge: a cache in
+    /// front of [edge] upstream, serving the same URLs (docs/EDGE.md).
+    std::string role = "all";
 };
 
 struct rtmp_section {
@@ -101,6 +104,18 @@ struct love_section {
     bool analytics_log = true;
 };
 
+/// The edge role (docs/EDGE.md); services/edge/edge_config.hpp says what each does.
+struct edge_section {
+    std::string upstream; ///< http://host:port of the origin or of another edge
+    std::int64_t cache_bytes = 256LL * 1024 * 1024;
+    std::int64_t max_object_bytes = 16LL * 1024 * 1024;
+    int upstream_connections = 64;
+    int upstream_timeout_ms = 10000;
+    int connect_timeout_ms = 2000;
+    int negative_ttl_s = 1;
+    int stale_if_error_s = 60;
+};
+
 struct log_section {
     std::string level = "info";  ///< trace, debug, info, warn, error, critical, off
     std::string format = "text"; ///< text | json (one JSON object per line)
@@ -116,6 +131,7 @@ struct config {
     state_section state;
     chat_section chat;
     love_section love;
+    edge_section edge;
     log_section log;
 };
 

@@ -38,7 +38,7 @@ struct key_spec {
 };
 
 // clang-format off
-const std::array<key_spec, 58> keys = {{
+const std::array<key_spec, 67> keys = {{
     {"server", "host", "LIVEHOUSE_HOST", "--host", value_type::string, 0, 0, "", false,
      nullptr, [](config& c, std::string v) { c.server.host = std::move(v); }},
     {"server", "bind", "LIVEHOUSE_BIND", "--bind", value_type::string, 0, 0, "", false,
@@ -49,6 +49,8 @@ const std::array<key_spec, 58> keys = {{
      nullptr, [](config& c, std::string v) { c.server.data_dir = std::move(v); }},
     {"server", "web_dir", "", "", value_type::string, 0, 0, "", true,
      nullptr, [](config& c, std::string v) { c.server.web_dir = std::move(v); }},
+    {"server", "role", "LIVEHOUSE_ROLE", "--role", value_type::string, 0, 0, "all,edge", false,
+     nullptr, [](config& c, std::string v) { c.server.role = std::move(v); }},
 
     {"rtmp", "port", "LIVEHOUSE_RTMP_PORT", "--rtmp-port", value_type::integer, 0, 65535, "", true,
      [](config& c, std::int64_t v) { c.rtmp.port = static_cast<int>(v); }, nullptr},
@@ -171,6 +173,24 @@ const std::array<key_spec, 58> keys = {{
      [](config& c, bool v) { c.love.analytics_log = v; }},
     {"love", "max_pending", "", "", value_type::integer, 100, 10000000, "", true,
      [](config& c, std::int64_t v) { c.love.max_pending = static_cast<int>(v); }, nullptr},
+
+    {"edge", "upstream", "LIVEHOUSE_EDGE_UPSTREAM", "--upstream", value_type::string, 0, 0, "",
+     true, nullptr, [](config& c, std::string v) { c.edge.upstream = std::move(v); }},
+    {"edge", "cache_bytes", "", "", value_type::integer, 64 * 1024, 1LL << 40, "", true,
+     [](config& c, std::int64_t v) { c.edge.cache_bytes = v; }, nullptr},
+    {"edge", "max_object_bytes", "", "", value_type::integer, 1024, 1LL << 32, "", true,
+     [](config& c, std::int64_t v) { c.edge.max_object_bytes = v; }, nullptr},
+    {"edge", "upstream_connections", "", "", value_type::integer, 1, 4096, "", true,
+     [](config& c, std::int64_t v) { c.edge.upstream_connections = static_cast<int>(v); },
+     nullptr},
+    {"edge", "upstream_timeout_ms", "", "", value_type::integer, 100, 600000, "", true,
+     [](config& c, std::int64_t v) { c.edge.upstream_timeout_ms = static_cast<int>(v); }, nullptr},
+    {"edge", "connect_timeout_ms", "", "", value_type::integer, 100, 60000, "", true,
+     [](config& c, std::int64_t v) { c.edge.connect_timeout_ms = static_cast<int>(v); }, nullptr},
+    {"edge", "negative_ttl_s", "", "", value_type::integer, 0, 3600, "", true,
+     [](config& c, std::int64_t v) { c.edge.negative_ttl_s = static_cast<int>(v); }, nullptr},
+    {"edge", "stale_if_error_s", "", "", value_type::integer, 0, 604800, "", true,
+     [](config& c, std::int64_t v) { c.edge.stale_if_error_s = static_cast<int>(v); }, nullptr},
 
     {"log", "level", "LIVEHOUSE_LOG_LEVEL", "--log-level", value_type::string, 0, 0,
      "trace,debug,info,warn,error,critical,off", false,
@@ -405,7 +425,8 @@ core::result<void> apply_flags(config& c, const cli_overrides& flags) {
         {"--rtmp-port", &flags.rtmp_port}, {"--http-port", &flags.http_port},
         {"--data-dir", &flags.data_dir},   {"--threads", &flags.threads},
         {"--log-level", &flags.log_level}, {"--redis", &flags.redis},
-        {"--postgres", &flags.postgres},
+        {"--postgres", &flags.postgres},   {"--role", &flags.role},
+        {"--upstream", &flags.upstream},
     };
     for (const auto& [flag, value] : given) {
         if (!value->has_value()) {

@@ -27,6 +27,8 @@ struct cli_overrides {
     std::optional<std::string> log_level;
     std::optional<std::string> redis;
     std::optional<std::string> postgres;
+    std::optional<std::string> role;
+    std::optional<std::string> upstream;
 };
 
 /// Looks an environment variable up (a seam: tests pass a map).

@@ -69,7 +69,7 @@ int run_main(int argc, char** argv) {
 
     auto* serve_cmd = cli.add_subcommand("serve", "Run the server (every role in one process)");
     std::string config_file, host, bind, rtmp_port, http_port, data_dir, threads, log_level,
-        ready_file, redis, postgres;
+        ready_file, redis, postgres, role, upstream;
     auto* o_config = serve_cmd->add_option("--config", config_file, "TOML configuration file");
     auto* o_host = serve_cmd->add_option("--host", host, "Host name put into URLs [server.host]");
     auto* o_bind = serve_cmd->add_option("--bind", bind, "Address to listen on [server.bind]");
@@ -87,6 +87,12 @@ int run_main(int argc, char** argv) {
         "[state.redis]");
     auto* o_postgres = serve_cmd->add_option(
         "--postgres", postgres, "Keep records in PostgreSQL: a libpq conninfo [state.postgres]");
+    auto* o_role = serve_cmd->add_option(
+        "--role", role, "all: every role; edge: a cache in front of --upstream [server.role]");
+    auto* o_upstream = serve_cmd->add_option(
+        "--upstream", upstream,
+        "The edge role's upstream, http://host:port (the origin or another edge) "
+        "[edge.upstream]");
     serve_cmd->add_option("--ready-file", ready_file,
                           "Once listening, write {\"http_port\",\"rtmp_port\",\"pid\"} here");
 
@@ -113,6 +119,8 @@ int run_main(int argc, char** argv) {
     take(o_log, log_level, flags.log_level);
     take(o_redis, redis, flags.redis);
     take(o_postgres, postgres, flags.postgres);
+    take(o_role, role, flags.role);
+    take(o_upstream, upstream, flags.upstream);
     return serve(flags, ready_file);
 }
 

@@ -74,23 +74,18 @@ function show(status, message = MESSAGES[status], mode = undefined) {
   love?.update(statusEl.dataset.mode === 'vod' ? 'ended' : status);
 }
 
-function isLocalHost(hostname) {
-  return hostname === 'localhost' || hostname === '0.0.0.0' || hostname === '[::]' ||
-      hostname === '[::1]' || hostname.startsWith('127.');
-}
 
 /**
- * The URL to load for an absolute media URL from the API. The server builds those from its
- * configured host; when that is a loopback or unspecified address but this page was reached
- * some other way (a LAN address, a name), the same path on this page's origin is what works.
+ * The URL to load for a media URL from the API: its path on this page's own origin. Whatever
+ * served this page serves the same URLs — the origin itself, or an edge tier in front of it
+ * (docs/EDGE.md) — and the API's absolute URLs name the origin's configured host, which would
+ * send every player around the edges (or nowhere, when that host is a loopback address seen
+ * from another machine).
  */
 function mediaUrl(url, fallbackPath) {
   if (!url) return new URL(fallbackPath, location.href).href;
   const u = new URL(url, location.href);
-  if (u.origin !== location.origin && isLocalHost(u.hostname) && !isLocalHost(location.hostname)) {
-    return new URL(u.pathname, location.href).href;
-  }
-  return u.href;
+  return new URL(u.pathname + u.search, location.href).href;
 }
 
 // --- the player: one hls.js instance or the native element, behind one small interface ------

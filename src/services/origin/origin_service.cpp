@@ -36,8 +36,14 @@ net::response miss(std::string_view message, nlohmann::json extra = nlohmann::js
 
 /// RFC 8216 §6.2.2: the client reloads a live playlist no sooner than the target duration;
 /// half of it (at least 1 s) keeps a cache from holding a player behind the live edge.
+/// RFC 5861: for as long again a cache may answer with the copy it has while one request
+/// refreshes it (stale-while-revalidate: a flash crowd costs one refresh, not a queue), and
+/// for 10 s it may when this origin fails (stale-if-error: players keep their position
+/// instead of meeting a 5xx storm).
 std::string live_playlist_cache(int target_duration_s) {
-    return fmt::format("public, max-age={}", std::max(1, target_duration_s / 2));
+    const int max_age = std::max(1, target_duration_s / 2);
+    return fmt::format("public, max-age={}, stale-while-revalidate={}, stale-if-error=10", max_age,
+                       max_age);
 }
 
 class origin_service {

@@ -21,7 +21,7 @@ import {setTimeout as delay} from 'node:timers/promises';
 import {fileURLToPath} from 'node:url';
 
 import {parsePlaylist, validateLivePlaylist} from './hls.mjs';
-import {httpRequest} from './net.mjs';
+import {httpRequest, parsePrometheus} from './net.mjs';
 
 export * from './hls.mjs';
 export * from './net.mjs';
@@ -299,7 +299,8 @@ export async function startServer(opts = {}) {
             await s.exited;
             throw e;
         });
-    for (const k of ['http_port', 'rtmp_port', 'pid']) {
+    // An edge has no RTMP listener: its ready file says rtmp_port 0.
+    for (const k of opts.edge ? ['http_port', 'pid'] : ['http_port', 'rtmp_port', 'pid']) {
         assert.ok(Number.isInteger(ready[k]) && ready[k] > 0,
                   `ready file ${k} is not a positive integer: ${JSON.stringify(ready)}`);
     }
@@ -307,6 +308,33 @@ export async function startServer(opts = {}) {
     server.httpPort = ready.http_port;
     server.rtmpPort = ready.rtmp_port;
     return server;
+}
+
+/**
+ * Starts `livehouse serve --role edge --upstream <upstreamUrl>` (an origin's or another edge's
+ * baseUrl). opts: the startServer() options; opts.config gets an [edge] section merged in.
+ * @returns {Promise<LivehouseServer>}
+ */
+export function startEdge(upstreamUrl, opts = {}) {
+    return startServer({
+        ...opts,
+        edge : true,
+        args : [ '--role', 'edge', '--upstream', upstreamUrl, ...(opts.args ?? []) ],
+    });
+}
+
+/**
+ * One sample of a /metrics scrape: the value of `name` whose labels include `labels`, summed
+ * over the series that match (0 when none does).
+ */
+export async function metricValue(server, name, labels = {}) {
+    const r = await server.get('/metrics');
+    assert.equal(r.status, 200, `/metrics: ${r.status}`);
+    const m = parsePrometheus(r.text);
+    return m.samples
+        .filter((s) => s.name === name &&
+                       Object.entries(labels).every(([ k, v ]) => s.labels[k] === v))
+        .reduce((sum, s) => sum + s.value, 0);
 }
 
 /** A running server and its API. Create with startServer(). */

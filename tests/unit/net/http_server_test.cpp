@@ -10,6 +10,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <condition_variable>
+#include <cstring>
 #include <gtest/gtest.h>
 #include <mutex>
 #include <stdexcept>
@@ -86,6 +87,18 @@ class client {
     client_response request(const std::string& raw, bool head = false) {
         send(raw);
         return read(head);
+    }
+
+    /// Whatever arrives within `limit` (at least one byte, unless the time runs out).
+    std::string read_some(std::chrono::milliseconds limit = 2s) {
+        stream_.expires_after(limit);
+        std::string out(64 * 1024, '\0');
+        std::size_t got = 0;
+        stream_.async_read_some(asio::buffer(out),
+                                [&](beast::error_code, std::size_t n) { got = n; });
+        run();
+        out.resize(got);
+        return out;
     }
 
     /// Waits for the server to close: returns the error that ended the read (eof expected).
@@ -190,6 +203,17 @@ class http_server_test : public ::testing::Test {
             },
             "held");
         routes_->add(
+            http::verb::get, "/filling",
+            [this](const request&, const route_params&, responder reply) {
+                response r;
+                r.content_type = "video/mp2t";
+                r.accept_ranges = true;
+                r.etag = "\"f1\"";
+                r.filling = filling_;
+                reply(std::move(r));
+            },
+            "filling");
+        routes_->add(
             http::verb::get, "/drop", [](const request&, const route_params&, responder) {},
             "drop");
         routes_->add(
@@ -258,6 +282,12 @@ class http_server_test : public ::testing::Test {
     std::unique_ptr<http_server> server_;
     std::mutex mutex_;
     std::condition_variable held_cv_;
+    core::shared_filling_bytes filling_ = core::filling_bytes::sized(10);
+
+    void fill(std::string_view bytes) {
+        std::memcpy(filling_->write_pointer(), bytes.data(), bytes.size());
+        ASSERT_TRUE(filling_->commit(bytes.size()));
+    }
     responder held_;
     std::vector<std::thread> threads_;
 };
@@ -639,6 +669,64 @@ TEST(http_server, bind_error_names_the_port) {
                                  http_server_options{"not a host name!", 80, {}, "t"});
     ASSERT_FALSE(bad);
     EXPECT_NE(bad.err().message.find("not a host name!:80"), std::string::npos);
+}
+
+// A body still arriving (the edge's coalesced fetch): the header and the bytes so far leave at
+// once, the rest as the writer commits it, from the shared buffer.
+TEST_F(http_server_test, filling_body_streams_as_it_arrives) {
+    start();
+    fill("0123");
+    client c(server_->port());
+    c.send(get("/filling"));
+    std::string seen;
+    while (seen.find("0123") == std::string::npos) {
+        const auto part = c.read_some();
+        ASSERT_FALSE(part.empty()) << "the first bytes did not arrive before the body was whole";
+        seen += part;
+    }
+    EXPECT_NE(seen.find("Content-Length: 10\r\n"), std::string::npos) << seen;
+    EXPECT_NE(seen.find("Accept-Ranges: bytes\r\n"), std::string::npos) << seen;
+    fill("456");
+    fill("789");
+    ASSERT_TRUE(filling_->complete());
+    while (!seen.ends_with("0123456789")) {
+        const auto part = c.read_some();
+        ASSERT_FALSE(part.empty()) << "the rest never came: " << seen;
+        seen += part;
+    }
+    // Keep-alive: the connection serves the next request, now from the complete body, with
+    // Range applied.
+    c.send(get("/filling", "Range: bytes=2-4\r\n"));
+    const auto ranged = c.read();
+    EXPECT_EQ(ranged.result(), http::status::partial_content);
+    EXPECT_EQ(ranged.body(), "234");
+}
+
+TEST_F(http_server_test, filling_body_that_fails_closes_the_connection) {
+    start();
+    fill("0123");
+    client c(server_->port());
+    c.send(get("/filling"));
+    std::string seen;
+    while (seen.find("0123") == std::string::npos) {
+        const auto part = c.read_some();
+        ASSERT_FALSE(part.empty());
+        seen += part;
+    }
+    filling_->fail();
+    EXPECT_EQ(c.wait_closed(), asio::error::eof)
+        << "the client must see a short body (then the close), never a wrong one";
+}
+
+TEST_F(http_server_test, filling_body_head_and_conditional) {
+    start();
+    client c(server_->port());
+    const auto head = c.request("HEAD /filling HTTP/1.1\r\nHost: t\r\n\r\n", true);
+    EXPECT_EQ(head.result(), http::status::ok);
+    EXPECT_EQ(head[http::field::content_length], "10");
+    const auto not_modified = c.request(get("/filling", "If-None-Match: \"f1\"\r\n"));
+    EXPECT_EQ(not_modified.result(), http::status::not_modified);
+    EXPECT_EQ(filling_->waiting(), 0u) << "no session waits on a body it does not send";
 }
 
 } // namespace

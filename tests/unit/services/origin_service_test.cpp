@@ -62,7 +62,8 @@ TEST_F(origin_test, live_playlist_is_the_snapshot_bytes_with_cdn_headers) {
     const auto res = get("/hls/" + b->id() + "/index.m3u8");
     ASSERT_EQ(res.r().status, http::status::ok);
     EXPECT_EQ(res.r().content_type, "application/vnd.apple.mpegurl");
-    EXPECT_EQ(res.r().cache_control, "public, max-age=1");
+    EXPECT_EQ(res.r().cache_control,
+              "public, max-age=1, stale-while-revalidate=1, stale-if-error=10");
     EXPECT_EQ(res.r().etag, snap->playlist_etag);
     EXPECT_FALSE(res.r().etag.empty());
     EXPECT_TRUE(res.r().cors);
@@ -104,7 +105,7 @@ TEST_F(origin_test, playlist_max_age_is_half_the_target_duration) {
     (*m.target)(net::request{http::verb::get, "/", 11}, m.params,
                 [&](net::response resp) { got = std::move(resp); });
     ASSERT_TRUE(got);
-    EXPECT_EQ(got->cache_control, "public, max-age=2");
+    EXPECT_EQ(got->cache_control, "public, max-age=2, stale-while-revalidate=2, stale-if-error=10");
 }
 
 TEST_F(origin_test, suspended_serves_the_same_playlist) {
@@ -114,7 +115,8 @@ TEST_F(origin_test, suspended_serves_the_same_playlist) {
     ASSERT_EQ(b->snapshot()->status, media::broadcast_status::suspended);
     const auto after = get("/hls/" + b->id() + "/index.m3u8");
     ASSERT_EQ(after.r().status, http::status::ok);
-    EXPECT_EQ(after.r().cache_control, "public, max-age=1");
+    EXPECT_EQ(after.r().cache_control,
+              "public, max-age=1, stale-while-revalidate=1, stale-if-error=10");
     EXPECT_THAT(after.body(), ::testing::Not(::testing::HasSubstr("#EXT-X-ENDLIST")));
     // Every segment the player saw is still listed.
     for (const auto& line : {std::string("seg-0.ts"), std::string("seg-2.ts")}) {
