@@ -16,7 +16,8 @@
 #
 # Usage: bench/edge_bench.sh   (~2 min; wrk shares the 2 cores with the cache under test)
 # Environment: BENCH_CONNECTIONS=1000, BENCH_DURATION=10, BENCH_WRK_THREADS=2,
-# BENCH_SERVER_THREADS=2, BENCH_CROWD=1000, LIVEHOUSE_BIN, BENCH_KEEP=1.
+# BENCH_SERVER_THREADS=2, BENCH_CROWD=1000, BENCH_CACHES="livehouse-edge nginx-proxy-cache" (the
+# order they run in), LIVEHOUSE_BIN, BENCH_KEEP=1.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -151,7 +152,7 @@ run_wrk() { # url -> "rps p50_ms p99_ms transfer"
 
 rows=()
 last_seg=""
-for cache in livehouse-edge nginx-proxy-cache; do
+for cache in ${BENCH_CACHES:-livehouse-edge nginx-proxy-cache}; do
     port=$edge_port
     [[ $cache == nginx-proxy-cache ]] && port=$nginx_port
     # 1. flash crowd on a segment this cache has never seen
@@ -162,6 +163,9 @@ for cache in livehouse-edge nginx-proxy-cache; do
     after=$(origin_hls)
     crowd_origin=$((after - before))
     echo "RESULT cache=$cache CROWD $crowd_line origin_requests=$crowd_origin"
+    # the same crowd again, now that the segment is stored: what coalescing itself costs
+    warm_line=$(node "$here/edge_crowd.mjs" "http://127.0.0.1:$port$hls_dir/$seg" "$crowd")
+    echo "RESULT cache=$cache WARM_CROWD $warm_line"
     # 2. hot segment
     hot=$(run_wrk "http://127.0.0.1:$port$hls_dir/$seg")
     echo "RESULT cache=$cache HOT_SEGMENT $hot load1=$(bench_load1)"
@@ -173,7 +177,7 @@ for cache in livehouse-edge nginx-proxy-cache; do
     echo "RESULT cache=$cache HOT_PLAYLIST $pl origin_per_s=$per_s load1=$(bench_load1)"
     read -r h_rps h_p50 h_p99 h_tr h_bad <<<"$hot"
     read -r p_rps p_p50 p_p99 _ p_bad <<<"$pl"
-    rows+=("| $cache | $crowd_line, origin requests **$crowd_origin** | **$h_rps** req/s, p50 $h_p50 / p99 **$h_p99** ms, $h_tr/s, non-2xx $h_bad | **$p_rps** req/s, p50 $p_p50 / p99 $p_p99 ms, non-2xx $p_bad, origin **$per_s** req/s |")
+    rows+=("| $cache | cold: $crowd_line, origin requests **$crowd_origin**; stored: $warm_line | **$h_rps** req/s, p50 $h_p50 / p99 **$h_p99** ms, $h_tr/s, non-2xx $h_bad | **$p_rps** req/s, p50 $p_p50 / p99 $p_p99 ms, non-2xx $p_bad, origin **$per_s** req/s |")
 done
 
 echo

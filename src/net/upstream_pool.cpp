@@ -19,6 +19,7 @@ using tcp = asio::ip::tcp;
 
 namespace {
 constexpr std::size_t unsized_read_chunk = 64 * 1024;
+constexpr std::size_t read_buffer_bytes = 64 * 1024;
 } // namespace
 
 std::string_view upstream_head::header(std::string_view name) const {
@@ -37,7 +38,12 @@ struct upstream_pool::job {
 };
 
 struct upstream_pool::connection {
-    explicit connection(const asio::any_io_executor& exec) : stream(exec), resolver(exec) {}
+    explicit connection(const asio::any_io_executor& exec) : stream(exec), resolver(exec) {
+        // Beast sizes each read to the buffer's spare capacity (at least 512 bytes, at most
+        // 64 KiB): left to grow from the head's few hundred bytes, a segment arrives in
+        // hundreds of small reads, and every read wakes every viewer streaming it.
+        buffer.reserve(read_buffer_bytes);
+    }
     beast::tcp_stream stream;
     tcp::resolver resolver;
     beast::flat_buffer buffer;
