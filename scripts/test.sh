@@ -187,12 +187,16 @@ if wanted tsan; then
     # client's thread, the PostgreSQL pool). The gtest binaries run directly (the other
     # layers' test binaries are not built in this tree); the backend tests start their own
     # Redis and PostgreSQL servers.
-    stage "5/6 tsan: ThreadSanitizer, state layer tests -> build-tsan/"
+    stage "5/6 tsan: ThreadSanitizer, core and state layer tests -> build-tsan/"
     cmake -S . -B build-tsan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
         -DLIVEHOUSE_SANITIZE=thread
-    cmake --build build-tsan -j "$jobs" --target livehouse_state_tests livehouse_backend_tests
+    cmake --build build-tsan -j "$jobs" --target livehouse_core_tests livehouse_state_tests \
+        livehouse_backend_tests
     tsan_passed=0
-    for t in tests/livehouse_state_tests tests/backends/livehouse_backend_tests; do
+    # core: filling_bytes (one writer, readers on other threads: the edge's streamed bodies),
+    # the rate limiter's stripes, the metrics registry.
+    for t in tests/livehouse_core_tests tests/livehouse_state_tests \
+        tests/backends/livehouse_backend_tests; do
         log=build-tsan/$(basename "$t").tsan.log
         TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1} \
             "build-tsan/$t" 2>&1 | tee "$log"
@@ -201,7 +205,7 @@ if wanted tsan; then
         tsan_passed=$((tsan_passed + n))
     done
     total_passed=$((total_passed + tsan_passed))
-    summaries+=("build-tsan (state): ${tsan_passed} tests passed, no ThreadSanitizer report")
+    summaries+=("build-tsan (core, state): ${tsan_passed} tests passed, no ThreadSanitizer report")
     stage_done
 fi
 

@@ -8,7 +8,9 @@
 #include <boost/beast/core/string.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
+#include <cerrno>
 #include <fmt/format.h>
+#include <sys/socket.h>
 
 namespace livehouse::net {
 
@@ -36,6 +38,18 @@ struct upstream_pool::job {
     upstream_handlers handlers;
     bool retried = false;
 };
+
+namespace {
+/// An idle keep-alive connection the upstream closed reads as ready with 0 bytes (or has stray
+/// bytes a server may not send between responses): a non-blocking peek finds out before a
+/// request is written on it. That matters for a POST, which is not retried on a fresh
+/// connection (RFC 9110 §9.2.2: only idempotent requests may be).
+bool peek_open(int fd) {
+    char byte = 0;
+    const auto n = ::recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+    return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+}
+} // namespace
 
 struct upstream_pool::connection {
     explicit connection(const asio::any_io_executor& exec) : stream(exec), resolver(exec) {
@@ -111,14 +125,22 @@ void upstream_pool::close() {
 void upstream_pool::pump() {
     while (!queue_.empty()) {
         std::shared_ptr<connection> c;
-        if (!idle_.empty()) {
+        while (!c && !idle_.empty()) {
             c = std::move(idle_.back());
             idle_.pop_back();
-        } else if (open_.load(std::memory_order_relaxed) < options_.max_connections) {
+            if (!peek_open(c->stream.socket().native_handle())) {
+                beast::error_code ec;
+                c->stream.socket().close(ec);
+                open_.fetch_sub(1, std::memory_order_relaxed);
+                c.reset();
+            }
+        }
+        if (!c) {
+            if (open_.load(std::memory_order_relaxed) >= options_.max_connections) {
+                return; // every connection busy: the next finish() pumps again
+            }
             c = std::make_shared<connection>(exec_);
             open_.fetch_add(1, std::memory_order_relaxed);
-        } else {
-            return; // every connection busy: the next finish() pumps again
         }
         auto j = std::move(queue_.front());
         queue_.pop_front();

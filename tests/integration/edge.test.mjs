@@ -62,7 +62,9 @@ describe('edge tier', {timeout : 240000}, () => {
     }
 
     before(async () => {
-        origin = await h.startServer();
+        // A 1 s keep-alive idle timeout: the edges' idle upstream connections get closed under
+        // them, which a POST (never retried) must survive.
+        origin = await h.startServer({config : {http : {idle_timeout_s : 1}}});
         broadcast = await origin.createBroadcast('edge');
         publisher = h.publish({rtmpUrl : origin.rtmpUrl, key : broadcast.stream_key});
         await origin.waitForStatus(broadcast.id, 'live', 20000, {publisher});
@@ -179,6 +181,29 @@ describe('edge tier', {timeout : 240000}, () => {
            await crowd(edge1, path, 50);
            assert.equal((await upstreamMisses(edge1)) - before1, 2, 'asked again once expired');
        });
+
+    it('passes POSTs and authorized requests through to the origin, never stored', async () => {
+        const before = await h.metricValue(edge2, 'edge_requests_total', {result : 'pass'});
+        const guest = await edge2.request('POST', '/api/v1/auth/guest', {json : {name : 'Edge'}});
+        assert.equal(guest.status, 201, `guest token through two edges: ${guest.text}`);
+        assert.equal(guest.headers['x-cache'], 'PASS');
+        const {token} = guest.json();
+        // Past the origin's 1 s keep-alive timeout: edge1's idle connection is closed by now.
+        await h.delay(1500);
+        const tap = await edge2.request('POST', `/api/v1/broadcasts/${broadcast.id}/love`,
+                                        {token, json : {batch_id : 'edge-1', taps : [ 0.5 ]}});
+        assert.equal(tap.status, 200, `love through two edges: ${tap.status} ${tap.text}`);
+        assert.equal(tap.json().accepted, 1);
+        const me = await edge2.get('/api/v1/auth/me', {token});
+        assert.equal(me.status, 200, me.text);
+        assert.equal(me.json().user.name, 'Edge');
+        const other = await edge2.get('/api/v1/auth/me');
+        assert.equal(other.status, 401, 'an authorized answer is never served to another client');
+        assert.equal(await h.metricValue(edge2, 'edge_requests_total', {result : 'pass'}) - before,
+                     3);
+        const total = await origin.get(`/api/v1/broadcasts/${broadcast.id}/love`);
+        assert.equal(total.json().total, 1, 'the tap reached the origin once');
+    });
 
     it('upstream down: the stale playlist and cached segments are still served', async () => {
         const playlistPath = `/hls/${broadcast.id}/index.m3u8`;
