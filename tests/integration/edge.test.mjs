@@ -236,6 +236,18 @@ describe('edge tier', {timeout : 240000}, () => {
     });
 });
 
+describe('edge start-up errors', {timeout : 60000}, () => {
+    it('refuses to start without a usable upstream, naming the problem', async () => {
+        const none = await h.runServerToExit({args : [ '--role', 'edge' ]});
+        assert.notEqual(none.code, 0, none.output);
+        assert.match(none.output, /edge role needs an upstream/);
+        const tls = await h.runServerToExit(
+            {args : [ '--role', 'edge', '--upstream', 'https://origin.example:443' ]});
+        assert.notEqual(tls.code, 0, tls.output);
+        assert.match(tls.output, /only http:\/\/ is supported/);
+    });
+});
+
 describe('edge memory bound', {timeout : 180000}, () => {
     let origin;
     let edge;

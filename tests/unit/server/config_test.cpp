@@ -316,6 +316,52 @@ TEST(config, example_file_in_the_repository_loads_and_matches_defaults) {
     EXPECT_EQ(c->chat.send_soft_limit_ms, d->chat.send_soft_limit_ms);
     EXPECT_EQ(c->chat.send_hard_limit_bytes, d->chat.send_hard_limit_bytes);
     EXPECT_EQ(c->chat.accept_unknown_broadcasts, d->chat.accept_unknown_broadcasts);
+    EXPECT_EQ(c->server.role, d->server.role);
+    EXPECT_EQ(c->edge.upstream, d->edge.upstream);
+    EXPECT_EQ(c->edge.cache_bytes, d->edge.cache_bytes);
+    EXPECT_EQ(c->edge.max_object_bytes, d->edge.max_object_bytes);
+    EXPECT_EQ(c->edge.upstream_connections, d->edge.upstream_connections);
+    EXPECT_EQ(c->edge.upstream_timeout_ms, d->edge.upstream_timeout_ms);
+    EXPECT_EQ(c->edge.connect_timeout_ms, d->edge.connect_timeout_ms);
+    EXPECT_EQ(c->edge.negative_ttl_s, d->edge.negative_ttl_s);
+    EXPECT_EQ(c->edge.stale_if_error_s, d->edge.stale_if_error_s);
+}
+
+TEST(config, edge_role_from_file_env_and_flags) {
+    temp_file file("[server]\nrole = \"edge\"\n[edge]\nupstream = \"http://origin:8080\"\n"
+                   "cache_bytes = 1048576\nnegative_ttl_s = 2\nstale_if_error_s = 30\n");
+    cli_overrides flags;
+    flags.config_file = file.path();
+    auto c = load_config(flags, env_of({}));
+    ASSERT_TRUE(c) << c.err().message;
+    EXPECT_EQ(c->server.role, "edge");
+    EXPECT_EQ(c->edge.upstream, "http://origin:8080");
+    EXPECT_EQ(c->edge.cache_bytes, 1048576);
+    EXPECT_EQ(c->edge.negative_ttl_s, 2);
+    EXPECT_EQ(c->edge.stale_if_error_s, 30);
+
+    c = load_config(flags, env_of({{"LIVEHOUSE_EDGE_UPSTREAM", "http://region:8081"}}));
+    ASSERT_TRUE(c) << c.err().message;
+    EXPECT_EQ(c->edge.upstream, "http://region:8081");
+
+    flags.role = "all";
+    flags.upstream = "http://pop:8082";
+    c = load_config(flags, env_of({{"LIVEHOUSE_ROLE", "edge"}}));
+    ASSERT_TRUE(c) << c.err().message;
+    EXPECT_EQ(c->server.role, "all") << "the flag wins over the environment";
+    EXPECT_EQ(c->edge.upstream, "http://pop:8082");
+
+    cli_overrides bad;
+    bad.role = "cdn";
+    auto r = load_config(bad, env_of({}));
+    ASSERT_FALSE(r);
+    EXPECT_NE(r.err().message.find("--role"), std::string::npos) << r.err().message;
+    temp_file tiny("[edge]\ncache_bytes = 10\n");
+    cli_overrides small;
+    small.config_file = tiny.path();
+    auto t = load_config(small, env_of({}));
+    ASSERT_FALSE(t);
+    EXPECT_NE(t.err().message.find("edge.cache_bytes"), std::string::npos) << t.err().message;
 }
 
 TEST(config, chat_section_with_a_list_of_banned_words) {
