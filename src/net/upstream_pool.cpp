@@ -163,14 +163,14 @@ void upstream_pool::connect(std::shared_ptr<connection> c, std::shared_ptr<job> 
         options_.host, fmt::format("{}", options_.port),
         [self = shared_from_this(), c, j](beast::error_code ec, tcp::resolver::results_type r) {
             if (ec) {
-                self->fail_before_head(c, j, "resolve " + self->options_.host + ": " + ec.message(),
-                                       false);
+                self->fail_before_head(
+                    c, j, fmt::format("resolve {}: {}", self->options_.host, ec.message()), false);
                 return;
             }
             c->stream.expires_after(self->options_.connect_timeout);
             c->stream.async_connect(r, [self, c, j](beast::error_code e, const tcp::endpoint&) {
                 if (e) {
-                    self->fail_before_head(c, j, "connect: " + e.message(),
+                    self->fail_before_head(c, j, fmt::format("connect: {}", e.message()),
                                            e == beast::error::timeout);
                     return;
                 }
@@ -201,7 +201,8 @@ void upstream_pool::send(std::shared_ptr<connection> c, std::shared_ptr<job> j) 
     http::async_write(
         c->stream, c->req, [self = shared_from_this(), c, j](beast::error_code ec, std::size_t) {
             if (ec) {
-                self->fail_before_head(c, j, "write: " + ec.message(), ec == beast::error::timeout);
+                self->fail_before_head(c, j, fmt::format("write: {}", ec.message()),
+                                       ec == beast::error::timeout);
                 return;
             }
             c->parser.emplace();
@@ -214,7 +215,7 @@ void upstream_pool::send(std::shared_ptr<connection> c, std::shared_ptr<job> j) 
             http::async_read_header(
                 c->stream, c->buffer, *c->parser, [self, c, j](beast::error_code e, std::size_t) {
                     if (e) {
-                        self->fail_before_head(c, j, "read head: " + e.message(),
+                        self->fail_before_head(c, j, fmt::format("read head: {}", e.message()),
                                                e == beast::error::timeout);
                         return;
                     }

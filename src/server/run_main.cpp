@@ -4,6 +4,7 @@
 #include "server/app.hpp"
 #include "server/config_loader.hpp"
 #include "server/logging.hpp"
+#include "stress/stress_command.hpp"
 
 #include <CLI/CLI.hpp>
 #include <csignal>
@@ -96,11 +97,29 @@ int run_main(int argc, char** argv) {
     serve_cmd->add_option("--ready-file", ready_file,
                           "Once listening, write {\"http_port\",\"rtmp_port\",\"pid\"} here");
 
+    auto* stress_cmd = cli.add_subcommand(
+        "stress",
+        "Run a load-test scenario (scenarios/*.toml) and judge it: exit 0 PASSED, 1 FAILED");
+    stress::stress_command_options stress_opts;
+    stress_cmd->add_option("scenario", stress_opts.scenario_file, "Scenario file (TOML)")
+        ->required();
+    stress_cmd->add_option("--set", stress_opts.sets,
+                           "Override a load variable: name=value (repeatable), e.g. "
+                           "--set target=http://host:8080 --set duration=30s");
+    stress_cmd->add_option("--threads", stress_opts.threads, "Event loops generating the load")
+        ->check(CLI::Range(1, 256));
+    stress_cmd->add_option("--json", stress_opts.json_out, "Write the JSON report here");
+    stress_cmd->add_flag("--quiet", stress_opts.quiet, "No progress line");
+
     try {
         cli.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
         const int code = cli.exit(e); // prints help, version or the usage error
         return code == 0 ? 0 : 2;
+    }
+
+    if (stress_cmd->parsed()) {
+        return stress::run_stress_command(stress_opts);
     }
 
     cli_overrides flags;

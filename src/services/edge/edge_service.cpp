@@ -445,7 +445,10 @@ void edge_service::pass(const net::request& req, const net::route_params& params
     // RFC 7239's predecessor, as every proxy sends it: the client's address, appended.
     std::string forwarded_for(req["X-Forwarded-For"]);
     if (auto ip = params.find(net::remote_address_param); ip != params.end()) {
-        forwarded_for = forwarded_for.empty() ? ip->second : forwarded_for + ", " + ip->second;
+        if (!forwarded_for.empty()) {
+            forwarded_for.append(", ");
+        }
+        forwarded_for.append(ip->second);
     }
     if (!forwarded_for.empty()) {
         rq.headers.emplace_back("X-Forwarded-For", std::move(forwarded_for));

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstddef>
 #include <deque>
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <map>
 #include <memory>
@@ -190,7 +191,7 @@ TEST(S3Fifo, GhostHitGoesToMainOnce) {
     // 10 bytes, S target 1 byte: S's tail is evicted whenever S holds anything.
     s3_fifo<std::string> c(10, 0.1);
     for (int i = 0; i < 10; ++i) {
-        c.insert("k" + std::to_string(i), "v", 1);
+        c.insert(fmt::format("k{}", i), "v", 1);
     }
     EXPECT_EQ(c.small_bytes(), 10U);
     EXPECT_EQ(c.insert("k10", "v", 1), strings{"v"}); // k0 leaves; G remembers it
@@ -224,7 +225,7 @@ TEST(S3Fifo, OneHitWonderScanDoesNotFlushTheHotSet) {
     constexpr int segments = 20000;
     s3_fifo<std::string> c(capacity);
     plain_fifo f(capacity);
-    auto hot_key = [](int i) { return "playlist-" + std::to_string(i); };
+    auto hot_key = [](int i) { return fmt::format("playlist-{}", i); };
     for (int i = 0; i < hot; ++i) {
         c.insert(hot_key(i), "m3u8", 1);
         f.insert(hot_key(i), 1);
@@ -239,7 +240,7 @@ TEST(S3Fifo, OneHitWonderScanDoesNotFlushTheHotSet) {
     int fifo_hits = 0;
     int reads = 0;
     for (int s = 0; s < segments; ++s) {
-        const std::string seg = "seg-" + std::to_string(s) + ".ts";
+        const std::string seg = fmt::format("seg-{}.ts", s);
         c.insert(seg, "ts", 1);
         f.insert(seg, 1);
         if (s % 1000 == 999) {
@@ -357,7 +358,7 @@ TEST(S3Fifo, RandomOperationsKeepTheByteBoundAndTheAccounting) {
         std::uint64_t evicted = 0;
         std::size_t max_size = 0;
         for (int n = 0; n < 20000; ++n) {
-            const std::string key = "k" + std::to_string(key_d(rng));
+            const std::string key = fmt::format("k{}", key_d(rng));
             const int op = op_d(rng);
             if (op < 50) {
                 std::size_t sz = size_d(rng);
@@ -366,7 +367,7 @@ TEST(S3Fifo, RandomOperationsKeepTheByteBoundAndTheAccounting) {
                 } else if (op == 1) {
                     sz = capacity;
                 }
-                const std::string value = key + "#" + std::to_string(n);
+                const std::string value = fmt::format("{}#{}", key, n);
                 const auto out = c.insert(key, value, sz);
                 for (std::size_t i = 0; i < out.size(); ++i) {
                     if (sz > capacity && i + 1 == out.size()) {

@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 #include <string>
@@ -18,8 +19,8 @@ using namespace std::chrono_literals;
 
 struct temp_db {
     fs::path dir = fs::temp_directory_path() /
-                   ("lh-ckpt-" + std::to_string(::getpid()) + "-" +
-                    std::to_string(std::chrono::steady_clock::now().time_since_epoch().count()));
+                   fmt::format("lh-ckpt-{}-{}", ::getpid(),
+                               std::chrono::steady_clock::now().time_since_epoch().count());
     temp_db() { fs::create_directories(dir); }
     ~temp_db() { fs::remove_all(dir); }
     [[nodiscard]] std::string path() const { return (dir / "t.db").string(); }

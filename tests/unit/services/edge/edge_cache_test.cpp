@@ -3,6 +3,7 @@
 #include "services/edge/edge_cache.hpp"
 #include "services/edge/edge_config.hpp"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <string>
 #include <vector>
@@ -154,7 +155,7 @@ TEST(EdgeCache, BytesStayWithinCapacity) {
     edge_cache c({.capacity_bytes = capacity, .shards = 1});
     recorder r;
     for (int i = 0; i < 200; ++i) {
-        const auto key = "/seg-" + std::to_string(i);
+        const auto key = fmt::format("/seg-{}", i);
         auto w = r.make();
         ASSERT_EQ(c.lookup(key, t0, w).result, outcome::fetch);
         c.resolve(key, object(std::string(4000, 'x'), 0s, 3600s), true);
