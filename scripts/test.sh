@@ -117,6 +117,11 @@ check_layers() {
             found=1
         fi
     done
+    # tools/stress (the load tester) sits beside services: core, codec, net, never above.
+    if grep -rnE '^[[:space:]]*#[[:space:]]*include[[:space:]]*["<](services|server)/' tools/stress; then
+        echo "layering: tools/stress includes services/ or server/" >&2
+        found=1
+    fi
     if grep -rnE '^[[:space:]]*#[[:space:]]*include[[:space:]]*<boost/(asio|beast)' \
         src/core src/codec src/media; then
         echo "layering: core, codec and media must not include Boost.Asio/Beast" >&2
@@ -126,11 +131,11 @@ check_layers() {
     echo "layering: ok (includes point down; no Asio in core/codec/media)"
 }
 
-# House style is .clang-format: every C++ file of src/ and tests/ must already be formatted
+# House style is .clang-format: every C++ file of src/, tools/ and tests/ must already be formatted
 # (clang-format -i fixes it). A diff fails the build stage, so style never drifts.
 check_format() {
     local files
-    mapfile -t files < <(find src tests -name '*.cpp' -o -name '*.hpp' | sort)
+    mapfile -t files < <(find src tests tools -name '*.cpp' -o -name '*.hpp' | sort)
     if ! clang-format --dry-run -Werror "${files[@]}"; then
         echo "format: run clang-format -i on the files above" >&2
         return 1

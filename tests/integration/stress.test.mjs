@@ -1,0 +1,160 @@
+// `livehouse stress` against a tiny HTTP server started here, which counts what it receives and
+// can answer late or stall: the tester's counts and percentiles must match what the server did,
+// a stall must show at a constant arrival rate (no coordinated omission), thresholds must pass
+// and fail with the right exit code, and --set must reach the run.
+
+import assert from 'node:assert/strict';
+import {spawn} from 'node:child_process';
+import fs from 'node:fs';
+import http from 'node:http';
+import path from 'node:path';
+import {after, before, describe, it} from 'node:test';
+
+import * as h from './lib/harness.mjs';
+
+/** A server whose answers wait `delayMs`, and everything `stallMs` long from `stallAt`. */
+function tinyServer() {
+    const state = {requests: 0, paths: new Map(), delayMs: 0, stallFrom: 0, stallUntil: 0};
+    const server = http.createServer((req, res) => {
+        state.requests += 1;
+        state.paths.set(req.url, (state.paths.get(req.url) ?? 0) + 1);
+        const now = Date.now();
+        const wait = Math.max(state.delayMs,
+                              now >= state.stallFrom && now < state.stallUntil ? state.stallUntil - now : 0);
+        const answer = () => {
+            res.writeHead(req.url.startsWith('/missing') ? 404 : 200,
+                          {'Content-Type': 'application/json', 'Connection': 'keep-alive'});
+            res.end('{"status":"live"}');
+        };
+        if (wait > 0) setTimeout(answer, wait); else answer();
+    });
+    server.keepAliveTimeout = 30000;
+    return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({server, state})));
+}
+
+function scenarioFile(dir, text) {
+    const p = path.join(dir, `s-${Math.random().toString(36).slice(2)}.toml`);
+    fs.writeFileSync(p, text);
+    return p;
+}
+
+const basic = `
+name = "tiny"
+[vars]
+rate = 200
+path = "/status"
+p99 = "1s"
+[[phases]]
+executor = "constant-arrival-rate"
+rate = "\${rate}"
+duration = "\${duration}"
+max_vus = 2000
+flow = "f"
+[[flows.f]]
+name = "get"
+path = "\${path}"
+[thresholds]
+"http_req_duration{step=get}" = ["p99 < \${p99}"]
+http_req_failed = ["rate == 0"]
+`;
+
+/** Runs livehouse stress; resolves {code, stdout, stderr, report}. */
+function stress(file, sets, {threads = 1} = {}) {
+    const json = `${file}.json`;
+    const args = ['stress', file, '--quiet', '--json', json, '--threads', String(threads)];
+    for (const [k, v] of Object.entries(sets)) args.push('--set', `${k}=${v}`);
+    return new Promise((resolve) => {
+        const p = spawn(h.serverBinary(), args, {stdio: ['ignore', 'pipe', 'pipe']});
+        let stdout = '';
+        let stderr = '';
+        p.stdout.on('data', (d) => { stdout += d; });
+        p.stderr.on('data', (d) => { stderr += d; });
+        p.on('close', (code) => {
+            let report = null;
+            try { report = JSON.parse(fs.readFileSync(json, 'utf8')); } catch { /* none */ }
+            resolve({code, stdout, stderr, report});
+        });
+    });
+}
+
+describe('livehouse stress', {timeout: 120000}, () => {
+    let tiny;
+    let dir;
+    let target;
+
+    before(async () => {
+        tiny = await tinyServer();
+        dir = h.makeTempDir('livehouse-stress-');
+        target = `http://127.0.0.1:${tiny.server.address().port}`;
+    });
+    after(() => tiny?.server.close());
+
+    it('sends what the rate says, and counts what the server received', async () => {
+        tiny.state.requests = 0;
+        const r = await stress(scenarioFile(dir, basic), {target, duration: '2s', rate: 300},
+                               {threads: 2});
+        assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
+        assert.match(r.stdout, /^PASSED$/m);
+        const sent = r.report.steps.get.requests;
+        assert.equal(sent, tiny.state.requests, 'the tester and the server agree on the count');
+        assert.ok(sent >= 570 && sent <= 630, `300/s for 2 s: ${sent}`);
+        assert.equal(r.report.steps.get.statuses['200'], sent);
+        assert.equal(r.report.vars.rate, '300', '--set reached the run');
+        assert.equal(r.report.dropped_iterations, 0);
+    });
+
+    it('latency percentiles match the server\'s answer time', async () => {
+        tiny.state.delayMs = 40;
+        const r = await stress(scenarioFile(dir, basic), {target, duration: '2s', rate: 100});
+        tiny.state.delayMs = 0;
+        assert.equal(r.code, 0, r.stdout);
+        const l = r.report.steps.get.latency;
+        assert.ok(l.p50_us >= 40000 && l.p50_us < 60000, `p50 ${l.p50_us} µs for a 40 ms server`);
+        assert.ok(l.min_us >= 38000, `min ${l.min_us} (node's timers may fire ~1 ms early)`);
+    });
+
+    it('a one-second stall shows in p99 at a constant arrival rate', async () => {
+        const file = scenarioFile(dir, basic);
+        const run = stress(file, {target, duration: '4s', rate: 200});
+        // Stall every answer for 1 s, starting 1.5 s into the run.
+        tiny.state.stallFrom = Date.now() + 1500;
+        tiny.state.stallUntil = tiny.state.stallFrom + 1000;
+        const r = await run;
+        const l = r.report.steps.get.latency;
+        // 200/s for 1 s of 4: a quarter of the iterations meant to start in the stall waited
+        // up to 1 s. Coordinated omission would report one slow request per connection.
+        assert.ok(l.p99_us >= 800000, `p99 ${l.p99_us} µs after a 1 s stall`);
+        assert.ok(l.p50_us < 100000, `p50 ${l.p50_us} µs: most were fast`);
+        const slowSeconds = r.report.timeline.filter((s) => s.max_us >= 500000);
+        assert.ok(slowSeconds.length >= 1, 'the timeline shows when it happened');
+    });
+
+    it('thresholds fail with exit code 1 and name what failed', async () => {
+        tiny.state.delayMs = 20;
+        const r = await stress(scenarioFile(dir, basic), {target, duration: '1s', rate: 50, p99: '5ms'});
+        tiny.state.delayMs = 0;
+        assert.equal(r.code, 1, r.stdout);
+        assert.match(r.stdout, /^FAILED: http_req_duration\{step=get\} p99 < 5ms$/m);
+        assert.equal(r.report.passed, false);
+        const failing = r.report.thresholds.filter((t) => !t.passed);
+        assert.equal(failing.length, 1);
+        assert.ok(failing[0].observed >= 20000);
+
+        const missing = await stress(scenarioFile(dir, basic),
+                                     {target, duration: '1s', rate: 50, path: '/missing'});
+        assert.equal(missing.code, 1, 'a 404 where 200 is expected fails http_req_failed');
+        assert.match(missing.stdout, /FAILED: http_req_failed rate == 0/);
+        assert.equal(missing.report.steps.get.errors.status, missing.report.steps.get.requests);
+    });
+
+    it('a bad scenario or --set exits 2 without running, naming the problem', async () => {
+        const before = tiny.state.requests;
+        const r = await stress(scenarioFile(dir, basic), {target, rate: 'fast'});
+        assert.equal(r.code, 2);
+        assert.match(r.stderr, /phases\[0\]\.rate: not a number/);
+        const u = await stress(scenarioFile(dir, basic), {target, speed: '1'});
+        assert.equal(u.code, 2);
+        assert.match(u.stderr, /no variable "speed"/);
+        assert.equal(tiny.state.requests, before, 'nothing was sent');
+    });
+});

@@ -1,0 +1,154 @@
+// Scenario files: vars and --set, substitution, phases, flows, thresholds, and errors that name
+// the key.
+#include "stress/scenario.hpp"
+
+#include <gtest/gtest.h>
+#include <string>
+
+namespace livehouse::stress {
+namespace {
+
+using namespace std::chrono_literals;
+
+constexpr const char* status_scenario = R"toml(
+name = "status burst"
+[vars]
+target = "http://127.0.0.1:9000"
+rate = 500
+broadcast = "b1"
+[[phases]]
+name = "steady"
+executor = "constant-arrival-rate"
+rate = "${rate}"
+duration = "${duration}"
+max_vus = 50
+flow = "status"
+[[phases]]
+name = "spike"
+executor = "spike"
+rate = 2000
+ramp = "500ms"
+duration = "3s"
+flow = "status"
+[[flows.status]]
+name = "status"
+path = "/api/v1/broadcasts/${broadcast}/status"
+headers = { Accept = "application/json" }
+expect_status = 200
+[thresholds]
+"http_req_duration{step=status}" = ["p99 < 200ms", "max <= 1s"]
+http_req_failed = ["rate == 0"]
+)toml";
+
+TEST(Scenario, DefaultsVarsAndSubstitution) {
+    auto sc = parse_scenario(status_scenario, "t.toml", {});
+    ASSERT_TRUE(sc) << sc.err().message;
+    EXPECT_EQ(sc->name, "status burst");
+    EXPECT_EQ(sc->target_host, "127.0.0.1");
+    EXPECT_EQ(sc->target_port, 9000);
+    ASSERT_EQ(sc->phases.size(), 2u);
+    EXPECT_EQ(sc->phases[0].rate, 500);
+    EXPECT_EQ(sc->phases[0].length, 10s) << "duration defaults to 10s";
+    EXPECT_EQ(sc->phases[0].max_vus, 50u);
+    EXPECT_EQ(sc->phases[1].kind, executor::spike);
+    EXPECT_EQ(sc->phases[1].ramp, 500ms);
+    const auto& steps = sc->flows.at("status");
+    ASSERT_EQ(steps.size(), 1u);
+    EXPECT_EQ(steps[0].path, "/api/v1/broadcasts/b1/status");
+    EXPECT_EQ(steps[0].headers.at(0).second, "application/json");
+    ASSERT_EQ(sc->thresholds.size(), 3u);
+    EXPECT_EQ(sc->thresholds[0].step, "status");
+    EXPECT_EQ(sc->thresholds[0].statistic, "p99");
+    EXPECT_EQ(sc->thresholds[0].value, 200000) << "microseconds";
+    EXPECT_EQ(sc->thresholds[1].value, 1000000);
+}
+
+TEST(Scenario, SetOverridesReachEveryUse) {
+    auto sc = parse_scenario(status_scenario, "t.toml",
+                             {{"target", "http://localhost:8081"},
+                              {"duration", "2s"},
+                              {"rate", "1234"},
+                              {"broadcast", "zz"}});
+    ASSERT_TRUE(sc) << sc.err().message;
+    EXPECT_EQ(sc->target_host, "localhost");
+    EXPECT_EQ(sc->target_port, 8081);
+    EXPECT_EQ(sc->phases[0].rate, 1234);
+    EXPECT_EQ(sc->phases[0].length, 2s);
+    EXPECT_EQ(sc->phases[1].length, 3s) << "a literal duration is not a var";
+    EXPECT_EQ(sc->flows.at("status")[0].path, "/api/v1/broadcasts/zz/status");
+
+    auto unknown = parse_scenario(status_scenario, "t.toml", {{"rat", "1"}});
+    ASSERT_FALSE(unknown);
+    EXPECT_NE(unknown.err().message.find("no variable \"rat\""), std::string::npos);
+    auto bad = parse_scenario(status_scenario, "t.toml", {{"rate", "fast"}});
+    ASSERT_FALSE(bad);
+    EXPECT_NE(bad.err().message.find("phases[0].rate"), std::string::npos) << bad.err().message;
+}
+
+TEST(Scenario, RateShapes) {
+    phase ramp;
+    ramp.kind = executor::ramping_arrival_rate;
+    ramp.start_rate = 100;
+    ramp.rate = 300;
+    ramp.length = 10s;
+    EXPECT_DOUBLE_EQ(ramp.rate_at(0s), 100);
+    EXPECT_DOUBLE_EQ(ramp.rate_at(5s), 200);
+    EXPECT_DOUBLE_EQ(ramp.rate_at(10s), 300);
+    phase spike;
+    spike.kind = executor::spike;
+    spike.rate = 1000;
+    spike.ramp = 2s;
+    spike.length = 10s;
+    EXPECT_DOUBLE_EQ(spike.rate_at(0s), 0);
+    EXPECT_DOUBLE_EQ(spike.rate_at(1s), 500);
+    EXPECT_DOUBLE_EQ(spike.rate_at(5s), 1000);
+}
+
+TEST(Scenario, ErrorsNameTheKey) {
+    const struct {
+        const char* text;
+        const char* expect;
+    } cases[] = {
+        {"[[phases]]\nrate=1\nflow=\"f\"\n", "no flow \"f\""},
+        {"[[phases]]\nrate=1\nflow=\"f\"\nspeed=2\n[[flows.f]]\npath=\"/\"\n",
+         "unknown key \"speed\""},
+        {"[[phases]]\nflow=\"f\"\n[[flows.f]]\npath=\"/\"\n", "rate > 0"},
+        {"[[phases]]\nrate=1\nflow=\"f\"\n[[flows.f]]\npath=\"x\"\n", "path: must start with /"},
+        {"[[phases]]\nrate=1\nflow=\"f\"\n[[flows.f]]\npath=\"/${nope}\"\n",
+         "unknown variable ${nope}"},
+        {"[[phases]]\nrate=1\nduration=\"ten\"\nflow=\"f\"\n[[flows.f]]\npath=\"/\"\n",
+         "bad duration"},
+        {"[vars]\ntarget=\"https://x\"\n[[phases]]\nrate=1\nflow=\"f\"\n[[flows.f]]\npath=\"/\"\n",
+         "expected http://"},
+        {"x = [\n", "t.toml:"},
+        {"[[phases]]\nrate=1\nflow=\"f\"\n[[flows.f]]\npath=\"/"
+         "\"\n[thresholds]\nhttp_req_duration=[\"p98 < 1ms\"]\n",
+         "statistic \"p98\""},
+        {"[[phases]]\nrate=1\nflow=\"f\"\n[[flows.f]]\npath=\"/\"\n[thresholds]\nlatency=[\"p99 < "
+         "1ms\"]\n",
+         "unknown metric"},
+        {"[[phases]]\nrate=1\nflow=\"f\"\n[[flows.f]]\npath=\"/"
+         "\"\n[thresholds]\nhttp_req_duration=[\"p99 ~ 1ms\"]\n",
+         "bad operator"},
+    };
+    for (const auto& c : cases) {
+        auto r = parse_scenario(c.text, "t.toml", {});
+        ASSERT_FALSE(r) << c.text;
+        EXPECT_NE(r.err().message.find(c.expect), std::string::npos)
+            << c.text << "\n-> " << r.err().message;
+    }
+}
+
+TEST(Scenario, Durations) {
+    EXPECT_EQ(*parse_duration("250ms"), 250ms);
+    EXPECT_EQ(*parse_duration("10s"), 10s);
+    EXPECT_EQ(*parse_duration("2m"), 120s);
+    EXPECT_EQ(*parse_duration("1.5"), 1500ms);
+    EXPECT_EQ(*parse_duration("40us"), 40us);
+    for (const char* bad : {"", "s", "-1s", "1x", "1e99s"}) {
+        EXPECT_FALSE(parse_duration(bad)) << bad;
+    }
+}
+
+} // namespace
+} // namespace livehouse::stress

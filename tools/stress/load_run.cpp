@@ -1,0 +1,501 @@
+// load_run (see load_run.hpp).
+#include "stress/load_run.hpp"
+
+#include <algorithm>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http.hpp>
+#include <chrono>
+#include <deque>
+#include <fmt/format.h>
+#include <memory>
+#include <optional>
+#include <thread>
+
+namespace livehouse::stress {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+using clock_type = std::chrono::steady_clock;
+
+namespace {
+
+constexpr auto request_timeout = std::chrono::seconds(10);
+constexpr auto drain_limit = std::chrono::seconds(10);
+constexpr std::uint64_t body_limit = 64 * 1024 * 1024;
+
+std::uint64_t micros_between(clock_type::time_point from, clock_type::time_point to) {
+    return to <= from
+               ? 0
+               : static_cast<std::uint64_t>(
+                     std::chrono::duration_cast<std::chrono::microseconds>(to - from).count());
+}
+
+} // namespace
+
+void step_stats::merge(const step_stats& o) {
+    latency.merge(o.latency);
+    requests += o.requests;
+    failed += o.failed;
+    for (const auto& [k, v] : o.statuses) {
+        statuses[k] += v;
+    }
+    for (const auto& [k, v] : o.errors) {
+        errors[k] += v;
+    }
+}
+
+void second_stats::merge(const second_stats& o) {
+    requests += o.requests;
+    failed += o.failed;
+    dropped += o.dropped;
+    latency.merge(o.latency);
+}
+
+void run_stats::merge(const run_stats& o) {
+    for (const auto& [name, s] : o.steps) {
+        steps[name].merge(s);
+    }
+    iterations += o.iterations;
+    dropped += o.dropped;
+    if (seconds.size() < o.seconds.size()) {
+        seconds.resize(o.seconds.size());
+    }
+    for (std::size_t i = 0; i < o.seconds.size(); ++i) {
+        seconds[i].merge(o.seconds[i]);
+    }
+    elapsed_s = std::max(elapsed_s, o.elapsed_s);
+}
+
+step_stats run_stats::total() const {
+    step_stats t;
+    for (const auto& [name, s] : steps) {
+        t.merge(s);
+    }
+    return t;
+}
+
+namespace {
+
+/// One event loop's share of the run.
+class worker {
+  public:
+    worker(const scenario& sc, std::size_t index, std::size_t threads, clock_type::time_point start,
+           tcp::endpoint target, live_counters* live)
+        : sc_(sc), index_(index), threads_(threads), start_(start), target_(target), live_(live),
+          timer_(ioc_) {}
+
+    void run() {
+        asio::post(ioc_, [this] { begin_phase(0); });
+        ioc_.run();
+        stats_.elapsed_s = std::chrono::duration<double>(clock_type::now() - start_).count();
+    }
+
+    run_stats& stats() { return stats_; }
+
+  private:
+    struct vu {
+        explicit vu(asio::io_context& ioc) : stream(ioc), think(ioc) {}
+        beast::tcp_stream stream;
+        beast::flat_buffer buffer;
+        http::request<http::string_body> req;
+        std::optional<http::response_parser<http::string_body>> parser;
+        asio::steady_timer think;
+        bool connected = false;
+        const std::vector<step>* flow = nullptr;
+        std::size_t at = 0;              ///< the step of the flow running
+        clock_type::time_point intended; ///< when the current step was meant to start
+        std::size_t phase = 0;
+        bool looping = false; ///< closed model: run the flow again until the phase ends
+    };
+    using vu_ptr = std::shared_ptr<vu>;
+
+    clock_type::time_point phase_start(std::size_t p) const {
+        auto t = start_;
+        for (std::size_t i = 0; i < p; ++i) {
+            t += sc_.phases[i].length;
+        }
+        return t;
+    }
+
+    void begin_phase(std::size_t p) {
+        if (p >= sc_.phases.size()) {
+            finish();
+            return;
+        }
+        phase_ = p;
+        const auto& ph = sc_.phases[p];
+        phase_begin_ = phase_start(p);
+        phase_end_ = phase_begin_ + ph.length;
+        // This loop's share of the connection bound (at least one).
+        max_open_ = std::max<std::size_t>(1, (ph.max_vus + threads_ - 1 - index_) / threads_);
+        if (ph.kind == executor::constant_vus) {
+            const std::size_t mine = ph.vus / threads_ + (index_ < ph.vus % threads_ ? 1 : 0);
+            for (std::size_t i = 0; i < mine; ++i) {
+                auto v = std::make_shared<vu>(ioc_);
+                ++open_;
+                count_open(1);
+                v->looping = true;
+                start_iteration(v, clock_type::now(), p);
+            }
+            timer_.expires_at(phase_end_);
+            timer_.async_wait([this, p](beast::error_code) { begin_phase(p + 1); });
+            return;
+        }
+        // Open model: this loop starts every threads_-th arrival, offset by its index, so the
+        // loops together follow the rate exactly.
+        next_arrival_ = phase_begin_;
+        arrival_index_ = 0;
+        skip_to_mine();
+        schedule_arrivals();
+    }
+
+    /// Advances next_arrival_ by one arrival of the whole run (all loops).
+    void advance_arrival() {
+        const auto& ph = sc_.phases[phase_];
+        const auto t = std::chrono::duration_cast<duration>(next_arrival_ - phase_begin_);
+        // A rate that starts at 0 (a spike, a ramp from 0) would never get going: the first
+        // step is taken at the rate a millisecond in.
+        const double r = std::max(ph.rate_at(t), ph.rate_at(t + std::chrono::milliseconds(1)));
+        const double gap_s = r > 0 ? 1.0 / r : 1.0;
+        next_arrival_ +=
+            std::chrono::duration_cast<clock_type::duration>(std::chrono::duration<double>(gap_s));
+        ++arrival_index_;
+    }
+
+    void skip_to_mine() {
+        while (arrival_index_ % threads_ != index_) {
+            advance_arrival();
+        }
+    }
+
+    void schedule_arrivals() {
+        const auto now = clock_type::now();
+        // Every arrival due by now starts now (a late timer must not lose arrivals).
+        while (next_arrival_ <= now && next_arrival_ < phase_end_) {
+            launch(next_arrival_);
+            for (std::size_t i = 0; i < threads_; ++i) {
+                advance_arrival();
+            }
+        }
+        if (next_arrival_ >= phase_end_) {
+            const auto p = phase_;
+            timer_.expires_at(phase_end_);
+            timer_.async_wait([this, p](beast::error_code) { begin_phase(p + 1); });
+            return;
+        }
+        timer_.expires_at(next_arrival_);
+        timer_.async_wait([this](beast::error_code ec) {
+            if (!ec) {
+                schedule_arrivals();
+            }
+        });
+    }
+
+    void launch(clock_type::time_point intended) {
+        vu_ptr v;
+        if (!idle_.empty()) {
+            v = std::move(idle_.back());
+            idle_.pop_back();
+        } else if (open_ < max_open_) {
+            v = std::make_shared<vu>(ioc_);
+            ++open_;
+            count_open(1);
+        } else {
+            ++stats_.dropped;
+            second(intended).dropped += 1;
+            if (live_ != nullptr) {
+                live_->dropped.fetch_add(1, std::memory_order_relaxed);
+            }
+            return;
+        }
+        start_iteration(v, intended, phase_);
+    }
+
+    void start_iteration(const vu_ptr& v, clock_type::time_point intended, std::size_t p) {
+        v->phase = p;
+        v->flow = &sc_.flows.at(sc_.phases[p].flow);
+        v->at = 0;
+        v->intended = intended;
+        run_step(v);
+    }
+
+    void run_step(const vu_ptr& v) {
+        if (!v->connected) {
+            v->stream.expires_after(request_timeout);
+            v->stream.async_connect(target_, [this, v](beast::error_code ec) {
+                if (ec) {
+                    fail(v, ec == beast::error::timeout ? "timeout" : "connect");
+                    return;
+                }
+                v->connected = true;
+                beast::error_code ignored;
+                v->stream.socket().set_option(tcp::no_delay(true), ignored);
+                run_step(v);
+            });
+            return;
+        }
+        const auto& s = (*v->flow)[v->at];
+        v->req = {};
+        v->req.method_string(s.method);
+        v->req.target(s.path);
+        v->req.version(11);
+        v->req.set(http::field::host, host_header_);
+        for (const auto& [name, value] : s.headers) {
+            v->req.set(name, value);
+        }
+        if (!s.body.empty()) {
+            v->req.body() = s.body;
+        }
+        v->req.prepare_payload();
+        v->stream.expires_after(request_timeout);
+        http::async_write(v->stream, v->req, [this, v](beast::error_code ec, std::size_t) {
+            if (ec) {
+                fail(v, ec == beast::error::timeout ? "timeout" : "write");
+                return;
+            }
+            v->parser.emplace();
+            v->parser->body_limit(body_limit);
+            if (v->req.method() == http::verb::head) {
+                v->parser->skip(true);
+            }
+            http::async_read(v->stream, v->buffer, *v->parser,
+                             [this, v](beast::error_code e, std::size_t) { on_response(v, e); });
+        });
+    }
+
+    void on_response(const vu_ptr& v, beast::error_code ec) {
+        if (ec) {
+            fail(v, ec == beast::error::timeout ? "timeout" : "read");
+            return;
+        }
+        const auto now = clock_type::now();
+        const auto& s = (*v->flow)[v->at];
+        const auto& msg = v->parser->get();
+        const int status = static_cast<int>(msg.result_int());
+        const bool ok = s.expect_status == 0 ? status < 400 : status == s.expect_status;
+        record(s.name, v->intended, now, status, ok ? "" : "status");
+        const bool keep = msg.keep_alive();
+        v->parser.reset();
+        if (!keep) {
+            close(v);
+            v->connected = false;
+            ++open_;
+            count_open(1); // the same VU reconnects for its next step
+        }
+        next_step(v, now);
+    }
+
+    void next_step(const vu_ptr& v, clock_type::time_point now) {
+        const auto& s = (*v->flow)[v->at];
+        ++v->at;
+        if (v->at >= v->flow->size()) {
+            ++stats_.iterations;
+            end_iteration(v);
+            return;
+        }
+        if (s.think.count() > 0) {
+            v->think.expires_after(s.think);
+            v->think.async_wait([this, v](beast::error_code) {
+                v->intended = clock_type::now();
+                run_step(v);
+            });
+            return;
+        }
+        v->intended = now;
+        run_step(v);
+    }
+
+    void end_iteration(const vu_ptr& v) {
+        const auto now = clock_type::now();
+        if (v->looping) {
+            if (now < phase_end_ && v->phase == phase_) {
+                start_iteration(v, now, v->phase);
+                return;
+            }
+            close(v);
+            maybe_done();
+            return;
+        }
+        if (stopping_) {
+            close(v);
+            maybe_done();
+            return;
+        }
+        idle_.push_back(v);
+        maybe_done();
+    }
+
+    void fail(const vu_ptr& v, const char* kind) {
+        const auto& s = (*v->flow)[v->at];
+        record(s.name, v->intended, clock_type::now(), 0, kind);
+        close(v);
+        v->connected = false;
+        // The iteration is over (its next steps depended on this one); the VU slot is free.
+        ++stats_.iterations;
+        if (v->looping && clock_type::now() < phase_end_ && v->phase == phase_) {
+            ++open_;
+            count_open(1);
+            start_iteration(v, clock_type::now(), v->phase);
+            return;
+        }
+        maybe_done();
+    }
+
+    void record(const std::string& step_name, clock_type::time_point intended,
+                clock_type::time_point done, int status, const char* error) {
+        const auto us = micros_between(intended, done);
+        auto& st = stats_.steps[step_name];
+        st.latency.record(us);
+        ++st.requests;
+        ++st.statuses[status];
+        const bool failed = error[0] != '\0';
+        if (failed) {
+            ++st.failed;
+            ++st.errors[error];
+        }
+        auto& sec = second(done);
+        ++sec.requests;
+        sec.failed += failed ? 1 : 0;
+        sec.latency.record(us);
+        if (live_ != nullptr) {
+            live_->requests.fetch_add(1, std::memory_order_relaxed);
+            if (failed) {
+                live_->failed.fetch_add(1, std::memory_order_relaxed);
+            }
+        }
+    }
+
+    second_stats& second(clock_type::time_point t) {
+        const auto i = static_cast<std::size_t>(std::max<std::int64_t>(
+            0, std::chrono::duration_cast<std::chrono::seconds>(t - start_).count()));
+        if (stats_.seconds.size() <= i) {
+            stats_.seconds.resize(i + 1);
+        }
+        return stats_.seconds[i];
+    }
+
+    void close(const vu_ptr& v) {
+        if (v->connected || v->stream.socket().is_open()) {
+            beast::error_code ignored;
+            v->stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
+            v->stream.close();
+        }
+        if (open_ > 0) {
+            --open_;
+            count_open(-1);
+        }
+    }
+
+    void count_open(std::int64_t d) {
+        if (live_ != nullptr) {
+            live_->open_connections.fetch_add(d, std::memory_order_relaxed);
+        }
+    }
+
+    /// After the last phase: in-flight iterations finish (at most drain_limit), then stop.
+    void finish() {
+        stopping_ = true;
+        for (auto& v : idle_) {
+            close(v);
+        }
+        idle_.clear();
+        timer_.expires_after(drain_limit);
+        timer_.async_wait([this](beast::error_code ec) {
+            if (!ec) {
+                ioc_.stop(); // what is still in flight after the limit is abandoned
+            }
+        });
+        maybe_done();
+    }
+
+    void maybe_done() {
+        if (!stopping_) {
+            return;
+        }
+        for (auto& v : idle_) {
+            close(v);
+        }
+        idle_.clear();
+        if (open_ == 0) {
+            timer_.cancel();
+        }
+    }
+
+    const scenario& sc_;
+    const std::size_t index_;
+    const std::size_t threads_;
+    const clock_type::time_point start_;
+    const tcp::endpoint target_;
+    live_counters* live_;
+    const std::string host_header_ = fmt::format("{}:{}", sc_.target_host, sc_.target_port);
+    asio::io_context ioc_{1};
+    asio::steady_timer timer_;
+    run_stats stats_;
+    std::vector<vu_ptr> idle_;
+    std::size_t open_ = 0;
+    std::size_t max_open_ = 1;
+    std::size_t phase_ = 0;
+    clock_type::time_point phase_begin_;
+    clock_type::time_point phase_end_;
+    clock_type::time_point next_arrival_;
+    std::uint64_t arrival_index_ = 0;
+    bool stopping_ = false;
+};
+
+} // namespace
+
+run_stats run_scenario(const scenario& sc, const run_options& options) {
+    // Resolved once, before the clock starts: the run measures the server, not the resolver.
+    asio::io_context resolve_ctx;
+    tcp::resolver resolver(resolve_ctx);
+    beast::error_code ec;
+    auto results = resolver.resolve(sc.target_host, fmt::format("{}", sc.target_port), ec);
+    run_stats out;
+    if (ec || results.empty()) {
+        out.steps["resolve"].errors["resolve"] = 1;
+        out.steps["resolve"].failed = 1;
+        out.steps["resolve"].requests = 1;
+        return out;
+    }
+    const tcp::endpoint target = results.begin()->endpoint();
+    const std::size_t n = std::max<std::size_t>(1, options.threads);
+    const auto start = clock_type::now() + std::chrono::milliseconds(20);
+    std::vector<std::unique_ptr<worker>> workers;
+    for (std::size_t i = 0; i < n; ++i) {
+        workers.push_back(std::make_unique<worker>(sc, i, n, start, target, options.live));
+    }
+    std::vector<std::thread> threads;
+    std::atomic<std::size_t> running{n};
+    for (auto& w : workers) {
+        threads.emplace_back([&w, &running] {
+            w->run();
+            running.fetch_sub(1);
+        });
+    }
+    auto tick = start + std::chrono::seconds(1);
+    while (running.load() > 0) {
+        std::this_thread::sleep_until(
+            std::min(tick, clock_type::now() + std::chrono::milliseconds(50)));
+        if (clock_type::now() >= tick) {
+            if (options.on_second) {
+                options.on_second(std::chrono::duration<double>(clock_type::now() - start).count());
+            }
+            tick += std::chrono::seconds(1);
+        }
+    }
+    for (auto& t : threads) {
+        t.join();
+    }
+    for (auto& w : workers) {
+        out.merge(w->stats());
+    }
+    return out;
+}
+
+} // namespace livehouse::stress

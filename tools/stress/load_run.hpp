@@ -1,0 +1,78 @@
+// load_run: runs a scenario's phases against its target and collects what the clients saw.
+//
+// Open models (constant-arrival-rate, ramping-arrival-rate, spike): iterations start at the
+// times the rate says, whatever the server does. A step's latency is measured from the time it
+// was *meant* to start, so a server that stalls for a second shows a second of latency on every
+// iteration that should have started meanwhile — not one slow request and a quiet gap
+// (coordinated omission, which wrk's default mode has). An iteration that finds no free
+// connection and the phase at max_vus cannot start: it is counted in dropped_iterations, never
+// silently skipped.
+//
+// Closed model (constant-vus): `vus` connections each run the flow in a loop for the phase's
+// duration; latency from each request's actual start.
+//
+// Threading: `threads` event loops, each with its share of the rate (or of the VUs) and its own
+// statistics, merged exactly at the end (core::latency_histogram). Connections are HTTP/1.1
+// keep-alive, one request in flight each (Beast's parser; a response body is read whole, at most
+// 64 MiB). Per request: a 10 s timeout.
+#pragma once
+
+#include "core/latency_histogram.hpp"
+#include "stress/scenario.hpp"
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace livehouse::stress {
+
+struct step_stats {
+    core::latency_histogram latency; ///< microseconds, successes and failures alike
+    std::uint64_t requests = 0;
+    std::uint64_t failed = 0; ///< transport error, or a status other than expect_status
+    std::map<int, std::uint64_t> statuses;       ///< 0: no response
+    std::map<std::string, std::uint64_t> errors; ///< by kind: connect, timeout, read, status...
+    void merge(const step_stats& o);
+};
+
+/// One second of the run (since its start), all steps together.
+struct second_stats {
+    std::uint64_t requests = 0;
+    std::uint64_t failed = 0;
+    std::uint64_t dropped = 0;
+    core::latency_histogram latency;
+    void merge(const second_stats& o);
+};
+
+struct run_stats {
+    std::map<std::string, step_stats> steps;
+    std::uint64_t iterations = 0;
+    std::uint64_t dropped = 0;
+    std::vector<second_stats> seconds;
+    double elapsed_s = 0;
+    void merge(const run_stats& o);
+    /// All steps' requests, failures and latency together.
+    [[nodiscard]] step_stats total() const;
+};
+
+/// Read while the run goes on (the progress line).
+struct live_counters {
+    std::atomic<std::uint64_t> requests{0};
+    std::atomic<std::uint64_t> failed{0};
+    std::atomic<std::uint64_t> dropped{0};
+    std::atomic<std::int64_t> open_connections{0};
+};
+
+struct run_options {
+    std::size_t threads = 1;
+    live_counters* live = nullptr; ///< optional
+    /// Called once a second from the coordinating thread with the seconds elapsed.
+    std::function<void(double elapsed_s)> on_second;
+};
+
+run_stats run_scenario(const scenario& sc, const run_options& options);
+
+} // namespace livehouse::stress

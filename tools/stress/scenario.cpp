@@ -1,0 +1,514 @@
+// Scenario files (see scenario.hpp).
+#include "stress/scenario.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <fmt/format.h>
+#include <set>
+#include <toml++/toml.h>
+
+namespace livehouse::stress {
+
+namespace {
+
+constexpr std::size_t max_phases = 64;
+constexpr std::size_t max_steps = 64;
+constexpr std::size_t max_vars = 256;
+constexpr double max_rate = 10'000'000;
+constexpr std::size_t max_vus_limit = 1'000'000;
+
+/// Replaces every ${name} with vars[name]; an unknown name is an error.
+core::result<std::string> substitute(std::string_view in,
+                                     const std::map<std::string, std::string>& vars,
+                                     std::string_view where) {
+    std::string out;
+    std::size_t i = 0;
+    while (i < in.size()) {
+        const auto open = in.find("${", i);
+        if (open == std::string_view::npos) {
+            out.append(in.substr(i));
+            break;
+        }
+        out.append(in.substr(i, open - i));
+        const auto close = in.find('}', open + 2);
+        if (close == std::string_view::npos) {
+            return core::make_error(fmt::format("{}: unclosed ${{ in \"{}\"", where, in));
+        }
+        const std::string name(in.substr(open + 2, close - open - 2));
+        const auto it = vars.find(name);
+        if (it == vars.end()) {
+            return core::make_error(fmt::format("{}: unknown variable ${{{}}}", where, name));
+        }
+        out.append(it->second);
+        i = close + 1;
+    }
+    return out;
+}
+
+/// A node's text: strings substituted, numbers and booleans printed.
+core::result<std::string> text_of(const toml::node& n,
+                                  const std::map<std::string, std::string>& vars,
+                                  std::string_view where) {
+    if (const auto* s = n.as_string()) {
+        return substitute(s->get(), vars, where);
+    }
+    if (const auto* i = n.as_integer()) {
+        return fmt::format("{}", i->get());
+    }
+    if (const auto* f = n.as_floating_point()) {
+        return fmt::format("{}", f->get());
+    }
+    if (const auto* b = n.as_boolean()) {
+        return std::string(b->get() ? "true" : "false");
+    }
+    return core::make_error(fmt::format("{}: expected a string or a number", where));
+}
+
+core::result<double> number_of(const toml::node& n, const std::map<std::string, std::string>& vars,
+                               std::string_view where) {
+    auto t = text_of(n, vars, where);
+    if (!t) {
+        return t.err();
+    }
+    double v = 0;
+    const auto* end = t->data() + t->size();
+    const auto [p, ec] = std::from_chars(t->data(), end, v);
+    if (ec != std::errc{} || p != end || !std::isfinite(v)) {
+        return core::make_error(
+            fmt::format("{}: not a number after substitution: \"{}\"", where, *t));
+    }
+    return v;
+}
+
+core::result<void> only_keys(const toml::table& t, std::initializer_list<std::string_view> allowed,
+                             std::string_view where) {
+    for (auto&& [k, v] : t) {
+        if (std::find(allowed.begin(), allowed.end(), k.str()) == allowed.end()) {
+            return core::make_error(fmt::format("{}: unknown key \"{}\"", where, k.str()));
+        }
+    }
+    return {};
+}
+
+core::result<std::pair<std::string, std::uint16_t>> parse_target(std::string_view url) {
+    constexpr std::string_view scheme = "http://";
+    if (!url.starts_with(scheme)) {
+        return core::make_error(
+            fmt::format("vars.target: expected http://host:port, got \"{}\"", url));
+    }
+    auto rest = url.substr(scheme.size());
+    if (auto slash = rest.find('/'); slash != std::string_view::npos) {
+        rest = rest.substr(0, slash);
+    }
+    const auto colon = rest.rfind(':');
+    std::string host(rest.substr(0, colon));
+    unsigned port = 80;
+    if (colon != std::string_view::npos) {
+        const auto digits = rest.substr(colon + 1);
+        const auto [p, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), port);
+        if (ec != std::errc{} || p != digits.data() + digits.size() || port == 0 || port > 65535) {
+            return core::make_error(fmt::format("vars.target: bad port in \"{}\"", url));
+        }
+    }
+    if (host.starts_with('[') && host.ends_with(']')) {
+        host = host.substr(1, host.size() - 2);
+    }
+    if (host.empty()) {
+        return core::make_error(fmt::format("vars.target: no host in \"{}\"", url));
+    }
+    return std::pair{host, static_cast<std::uint16_t>(port)};
+}
+
+core::result<executor> parse_executor(std::string_view s, std::string_view where) {
+    if (s == "constant-arrival-rate") {
+        return executor::constant_arrival_rate;
+    }
+    if (s == "ramping-arrival-rate") {
+        return executor::ramping_arrival_rate;
+    }
+    if (s == "spike") {
+        return executor::spike;
+    }
+    if (s == "constant-vus") {
+        return executor::constant_vus;
+    }
+    return core::make_error(fmt::format(
+        "{}: executor \"{}\": expected constant-arrival-rate, ramping-arrival-rate, spike or "
+        "constant-vus",
+        where, s));
+}
+
+} // namespace
+
+double phase::rate_at(duration t) const {
+    const double f =
+        length.count() > 0
+            ? std::clamp(static_cast<double>(t.count()) / static_cast<double>(length.count()), 0.0,
+                         1.0)
+            : 1.0;
+    switch (kind) {
+    case executor::constant_arrival_rate:
+        return rate;
+    case executor::ramping_arrival_rate:
+        return start_rate + (rate - start_rate) * f;
+    case executor::spike:
+        if (ramp.count() <= 0 || t >= ramp) {
+            return rate;
+        }
+        return rate * static_cast<double>(t.count()) / static_cast<double>(ramp.count());
+    case executor::constant_vus:
+        return 0;
+    }
+    return 0;
+}
+
+core::result<duration> parse_duration(std::string_view text) {
+    double scale = 1e6; // seconds by default
+    std::string_view number = text;
+    if (text.ends_with("ms")) {
+        scale = 1e3;
+        number = text.substr(0, text.size() - 2);
+    } else if (text.ends_with("us")) {
+        scale = 1;
+        number = text.substr(0, text.size() - 2);
+    } else if (text.ends_with('s')) {
+        number = text.substr(0, text.size() - 1);
+    } else if (text.ends_with('m')) {
+        scale = 60e6;
+        number = text.substr(0, text.size() - 1);
+    } else if (text.ends_with('h')) {
+        scale = 3600e6;
+        number = text.substr(0, text.size() - 1);
+    }
+    double v = 0;
+    const auto [p, ec] = std::from_chars(number.data(), number.data() + number.size(), v);
+    if (number.empty() || ec != std::errc{} || p != number.data() + number.size() || v < 0 ||
+        !std::isfinite(v) || v * scale > 1e13) {
+        return core::make_error(fmt::format("bad duration \"{}\" (e.g. 250ms, 10s, 2m)", text));
+    }
+    return duration(static_cast<std::int64_t>(std::llround(v * scale)));
+}
+
+core::result<threshold> parse_threshold(std::string_view metric, std::string_view expression) {
+    threshold t;
+    t.text = fmt::format("{} {}", metric, expression);
+    auto name = metric;
+    if (const auto brace = metric.find('{'); brace != std::string_view::npos) {
+        if (!metric.ends_with('}')) {
+            return core::make_error(fmt::format("threshold {}: unclosed {{", metric));
+        }
+        const auto labels = metric.substr(brace + 1, metric.size() - brace - 2);
+        if (!labels.starts_with("step=")) {
+            return core::make_error(
+                fmt::format("threshold {}: the only label is step=<name>", metric));
+        }
+        t.step = std::string(labels.substr(5));
+        if (t.step.size() >= 2 && t.step.front() == '"' && t.step.back() == '"') {
+            t.step = t.step.substr(1, t.step.size() - 2);
+        }
+        name = metric.substr(0, brace);
+    }
+    t.metric = std::string(name);
+    static const std::set<std::string_view> metrics = {
+        "http_req_duration", "http_req_failed", "http_reqs", "dropped_iterations", "iterations"};
+    if (!metrics.contains(name)) {
+        return core::make_error(fmt::format(
+            "threshold {}: unknown metric (http_req_duration, http_req_failed, http_reqs, "
+            "dropped_iterations, iterations)",
+            metric));
+    }
+    // "<statistic> <op> <value>"
+    std::vector<std::string_view> words;
+    for (std::size_t i = 0; i < expression.size();) {
+        while (i < expression.size() && expression[i] == ' ') {
+            ++i;
+        }
+        const auto j = std::min(expression.find(' ', i), expression.size());
+        if (j > i) {
+            words.push_back(expression.substr(i, j - i));
+        }
+        i = j;
+    }
+    if (words.size() != 3) {
+        return core::make_error(
+            fmt::format("threshold {}: \"{}\": expected \"<statistic> <op> <value>\", e.g. "
+                        "\"p99 < 200ms\"",
+                        metric, expression));
+    }
+    t.statistic = std::string(words[0]);
+    t.op = std::string(words[1]);
+    static const std::set<std::string_view> ops = {"<", "<=", ">", ">=", "==", "!="};
+    if (!ops.contains(t.op)) {
+        return core::make_error(fmt::format("threshold {}: bad operator \"{}\"", metric, t.op));
+    }
+    const bool is_duration = t.metric == "http_req_duration";
+    static const std::set<std::string_view> duration_stats = {"p50",   "p90", "p95", "p99",
+                                                              "p99.9", "max", "min", "mean"};
+    if (is_duration
+            ? !duration_stats.contains(t.statistic)
+            : (t.metric == "http_req_failed" ? t.statistic != "rate" && t.statistic != "count"
+                                             : t.statistic != "count" && t.statistic != "rate")) {
+        return core::make_error(
+            fmt::format("threshold {}: statistic \"{}\" does not apply", metric, t.statistic));
+    }
+    if (is_duration) {
+        auto d = parse_duration(words[2]);
+        if (!d) {
+            return d.err().wrap(fmt::format("threshold {}", metric));
+        }
+        t.value = static_cast<double>(d->count());
+    } else {
+        const auto [p, ec] =
+            std::from_chars(words[2].data(), words[2].data() + words[2].size(), t.value);
+        if (ec != std::errc{} || p != words[2].data() + words[2].size()) {
+            return core::make_error(
+                fmt::format("threshold {}: bad value \"{}\"", metric, words[2]));
+        }
+    }
+    return t;
+}
+
+core::result<scenario>
+parse_scenario(std::string_view text, std::string_view source,
+               const std::vector<std::pair<std::string, std::string>>& overrides) {
+    toml::table root;
+    try {
+        root = toml::parse(text, source);
+    } catch (const toml::parse_error& e) {
+        const auto& where = e.source().begin;
+        return core::make_error(
+            fmt::format("{}:{}:{}: {}", source, where.line, where.column, e.description()));
+    }
+    if (auto r = only_keys(root, {"name", "description", "vars", "phases", "flows", "thresholds"},
+                           "scenario");
+        !r) {
+        return r.err();
+    }
+    scenario sc;
+    sc.name = root["name"].value_or(std::string(source));
+    sc.description = root["description"].value_or(std::string());
+    // Every scenario takes target and duration (issue 7): defaults unless the file sets them.
+    sc.vars = {{"target", "http://127.0.0.1:8080"}, {"duration", "10s"}};
+    if (const auto* vars = root["vars"].as_table()) {
+        if (vars->size() > max_vars) {
+            return core::make_error(fmt::format("vars: more than {}", max_vars));
+        }
+        for (auto&& [k, v] : *vars) {
+            auto t = text_of(v, {}, fmt::format("vars.{}", k.str()));
+            if (!t) {
+                return t.err();
+            }
+            sc.vars[std::string(k.str())] = std::move(*t);
+        }
+    }
+    for (const auto& [name, value] : overrides) {
+        if (!sc.vars.contains(name)) {
+            return core::make_error(
+                fmt::format("--set {}: the scenario has no variable \"{}\"", name, name));
+        }
+        sc.vars[name] = value;
+    }
+    // A var may refer to others set before it (e.g. url = "${target}/x"): substitute once.
+    for (auto& [name, value] : sc.vars) {
+        auto t = substitute(value, sc.vars, fmt::format("vars.{}", name));
+        if (!t) {
+            return t.err();
+        }
+        value = std::move(*t);
+    }
+    auto target = parse_target(sc.vars["target"]);
+    if (!target) {
+        return target.err();
+    }
+    sc.target_host = target->first;
+    sc.target_port = target->second;
+
+    if (const auto* flows = root["flows"].as_table()) {
+        for (auto&& [fname, fnode] : *flows) {
+            const auto* steps = fnode.as_array();
+            const auto where = fmt::format("flows.{}", fname.str());
+            if (steps == nullptr || steps->empty() || steps->size() > max_steps) {
+                return core::make_error(
+                    fmt::format("{}: expected 1..{} steps ([[flows.{}]] tables)", where, max_steps,
+                                fname.str()));
+            }
+            auto& out = sc.flows[std::string(fname.str())];
+            for (std::size_t i = 0; i < steps->size(); ++i) {
+                const auto* t = (*steps)[i].as_table();
+                const auto w = fmt::format("{}[{}]", where, i);
+                if (t == nullptr) {
+                    return core::make_error(fmt::format("{}: expected a table", w));
+                }
+                if (auto r = only_keys(
+                        *t, {"name", "method", "path", "headers", "body", "expect_status", "think"},
+                        w);
+                    !r) {
+                    return r.err();
+                }
+                step s;
+                s.name = (*t)["name"].value_or(fmt::format("{}-{}", fname.str(), i));
+                for (const auto& [key, field] :
+                     {std::pair{"method", &s.method}, std::pair{"path", &s.path},
+                      std::pair{"body", &s.body}}) {
+                    if (const auto* n = t->get(key)) {
+                        auto v = text_of(*n, sc.vars, fmt::format("{}.{}", w, key));
+                        if (!v) {
+                            return v.err();
+                        }
+                        *field = std::move(*v);
+                    }
+                }
+                if (s.path.empty() || s.path.front() != '/') {
+                    return core::make_error(fmt::format("{}.path: must start with /", w));
+                }
+                if (const auto* h = (*t)["headers"].as_table()) {
+                    for (auto&& [hk, hv] : *h) {
+                        auto v = text_of(hv, sc.vars, fmt::format("{}.headers.{}", w, hk.str()));
+                        if (!v) {
+                            return v.err();
+                        }
+                        s.headers.emplace_back(std::string(hk.str()), std::move(*v));
+                    }
+                }
+                if (const auto* n = t->get("expect_status")) {
+                    auto v = number_of(*n, sc.vars, fmt::format("{}.expect_status", w));
+                    if (!v) {
+                        return v.err();
+                    }
+                    s.expect_status = static_cast<int>(*v);
+                }
+                if (const auto* n = t->get("think")) {
+                    auto v = text_of(*n, sc.vars, fmt::format("{}.think", w));
+                    if (!v) {
+                        return v.err();
+                    }
+                    auto d = parse_duration(*v);
+                    if (!d) {
+                        return d.err().wrap(fmt::format("{}.think", w));
+                    }
+                    s.think = *d;
+                }
+                out.push_back(std::move(s));
+            }
+        }
+    }
+
+    const auto* phases = root["phases"].as_array();
+    if (phases == nullptr || phases->empty() || phases->size() > max_phases) {
+        return core::make_error(
+            fmt::format("phases: expected 1..{} [[phases]] tables", max_phases));
+    }
+    for (std::size_t i = 0; i < phases->size(); ++i) {
+        const auto* t = (*phases)[i].as_table();
+        const auto w = fmt::format("phases[{}]", i);
+        if (t == nullptr) {
+            return core::make_error(fmt::format("{}: expected a table", w));
+        }
+        if (auto r = only_keys(*t,
+                               {"name", "executor", "rate", "start_rate", "ramp", "vus", "duration",
+                                "max_vus", "flow"},
+                               w);
+            !r) {
+            return r.err();
+        }
+        phase p;
+        p.name = (*t)["name"].value_or(fmt::format("phase-{}", i));
+        auto kind = parse_executor((*t)["executor"].value_or(std::string("constant-arrival-rate")),
+                                   w + ".executor");
+        if (!kind) {
+            return kind.err();
+        }
+        p.kind = *kind;
+        const auto number = [&](const char* key, double fallback) -> core::result<double> {
+            const auto* n = t->get(key);
+            return n == nullptr ? core::result<double>(fallback)
+                                : number_of(*n, sc.vars, fmt::format("{}.{}", w, key));
+        };
+        const auto time = [&](const char* key, std::string fallback) -> core::result<duration> {
+            std::string v = std::move(fallback);
+            if (const auto* n = t->get(key)) {
+                auto s = text_of(*n, sc.vars, fmt::format("{}.{}", w, key));
+                if (!s) {
+                    return s.err();
+                }
+                v = std::move(*s);
+            }
+            auto d = parse_duration(v);
+            if (!d) {
+                return d.err().wrap(fmt::format("{}.{}", w, key));
+            }
+            return *d;
+        };
+        auto rate = number("rate", 0);
+        auto start_rate = number("start_rate", 0);
+        auto vus = number("vus", 0);
+        auto max_vus = number("max_vus", 1000);
+        auto length = time("duration", sc.vars["duration"]);
+        auto ramp = time("ramp", "0s");
+        for (auto* r : {&rate, &start_rate, &vus, &max_vus}) {
+            if (!*r) {
+                return r->err();
+            }
+        }
+        if (!length) {
+            return length.err();
+        }
+        if (!ramp) {
+            return ramp.err();
+        }
+        p.rate = *rate;
+        p.start_rate = *start_rate;
+        p.vus = static_cast<std::size_t>(std::max(0.0, *vus));
+        p.max_vus = static_cast<std::size_t>(std::max(1.0, *max_vus));
+        p.length = *length;
+        p.ramp = *ramp;
+        if (p.rate < 0 || p.rate > max_rate || p.start_rate < 0 || p.start_rate > max_rate) {
+            return core::make_error(fmt::format("{}: rate must be in 0..{}", w, max_rate));
+        }
+        if (p.vus > max_vus_limit || p.max_vus > max_vus_limit) {
+            return core::make_error(fmt::format("{}: at most {} VUs", w, max_vus_limit));
+        }
+        if (p.kind == executor::constant_vus ? p.vus == 0 : p.rate <= 0) {
+            return core::make_error(
+                fmt::format("{}: {} needs {}", w,
+                            p.kind == executor::constant_vus ? "constant-vus" : "an open model",
+                            p.kind == executor::constant_vus ? "vus > 0" : "rate > 0"));
+        }
+        p.flow = (*t)["flow"].value_or(std::string());
+        if (!sc.flows.contains(p.flow)) {
+            return core::make_error(fmt::format("{}.flow: no flow \"{}\" in [flows]", w, p.flow));
+        }
+        sc.phases.push_back(std::move(p));
+    }
+
+    if (const auto* th = root["thresholds"].as_table()) {
+        for (auto&& [metric, list] : *th) {
+            const auto* arr = list.as_array();
+            if (arr == nullptr) {
+                return core::make_error(
+                    fmt::format("thresholds.{}: expected an array of strings", metric.str()));
+            }
+            for (const auto& e : *arr) {
+                const auto* s = e.as_string();
+                if (s == nullptr) {
+                    return core::make_error(
+                        fmt::format("thresholds.{}: expected strings", metric.str()));
+                }
+                auto expr =
+                    substitute(s->get(), sc.vars, fmt::format("thresholds.{}", metric.str()));
+                if (!expr) {
+                    return expr.err();
+                }
+                auto t = parse_threshold(metric.str(), *expr);
+                if (!t) {
+                    return t.err();
+                }
+                sc.thresholds.push_back(std::move(*t));
+            }
+        }
+    }
+    return sc;
+}
+
+} // namespace livehouse::stress

@@ -1,0 +1,110 @@
+// A load-test scenario: a TOML file in the repository (scenarios/), so a test is edited,
+// reviewed and re-run like code (seed 000: "edit-ability", "repeatability").
+//
+//   name = "status burst"
+//   [vars]                      # load variables: defaults, each overridable with --set k=v
+//   target = "http://127.0.0.1:8080"
+//   duration = "10s"
+//   rate = 1000
+//   [[phases]]                  # run one after the other
+//   name = "steady"
+//   executor = "constant-arrival-rate"  # | ramping-arrival-rate | spike | constant-vus
+//   rate = "${rate}"            # arrivals per second (open model)
+//   start_rate = 0              # ramping-arrival-rate: from start_rate to rate over duration
+//   ramp = "2s"                 # spike: 0 -> rate in `ramp`, then rate until duration
+//   vus = 10                    # constant-vus (closed model): this many loop the flow
+//   duration = "${duration}"
+//   max_vus = 1000              # open model: connections at most; arrivals beyond are dropped
+//   flow = "status"
+//   [[flows.status]]            # the steps of one iteration, in order
+//   name = "status"
+//   method = "GET"
+//   path = "/api/v1/broadcasts/${broadcast}/status"
+//   headers = { Accept = "application/json" }
+//   body = ""
+//   expect_status = 200         # a different status counts as failed
+//   think = "0s"                # pause after the step
+//   [thresholds]
+//   "http_req_duration{step=status}" = ["p99 < 200ms"]
+//   http_req_failed = ["rate == 0"]
+//
+// Every string value may use ${var}; numbers and durations given as strings are parsed after
+// substitution. Durations: "250ms", "10s", "2m", or a plain number of seconds. Unknown keys are
+// errors (a typo must not silently change the test). Limits: 64 phases, 64 steps per flow,
+// 256 vars, rates up to 10,000,000/s, 1,000,000 VUs.
+#pragma once
+
+#include "core/result.hpp"
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace livehouse::stress {
+
+using duration = std::chrono::microseconds;
+
+struct step {
+    std::string name;
+    std::string method = "GET";
+    std::string path; ///< origin-form target, after ${var} substitution
+    std::vector<std::pair<std::string, std::string>> headers;
+    std::string body;
+    int expect_status = 200; ///< 0: any status below 400
+    duration think{0};
+};
+
+enum class executor { constant_arrival_rate, ramping_arrival_rate, spike, constant_vus };
+
+struct phase {
+    std::string name;
+    executor kind = executor::constant_arrival_rate;
+    double rate = 0;       ///< arrivals per second (open models)
+    double start_rate = 0; ///< ramping-arrival-rate
+    duration ramp{0};      ///< spike
+    std::size_t vus = 0;   ///< constant-vus
+    duration length{0};
+    std::size_t max_vus = 1000;
+    std::string flow;
+
+    /// Arrivals per second the open model wants at `t` since the phase began.
+    [[nodiscard]] double rate_at(duration t) const;
+};
+
+struct threshold {
+    std::string metric;    ///< "http_req_duration", "http_req_failed", "dropped_iterations"...
+    std::string step;      ///< from {step=...}; empty: every step
+    std::string statistic; ///< p50 p90 p95 p99 p99.9 max min mean | rate | count
+    std::string op;        ///< < <= > >= == !=
+    double value = 0;      ///< microseconds for durations, else the plain number
+    std::string text;      ///< as written, for the verdict
+};
+
+struct scenario {
+    std::string name;
+    std::string description;
+    std::map<std::string, std::string> vars;
+    std::string target_host;
+    std::uint16_t target_port = 80;
+    std::vector<phase> phases;
+    std::map<std::string, std::vector<step>> flows;
+    std::vector<threshold> thresholds;
+};
+
+/// Parses `text` (TOML), applies `overrides` (--set name=value: they replace [vars] entries
+/// before substitution; an override of an unknown var is an error), substitutes and checks.
+/// Errors name the key: "phases[0].rate: not a number after substitution: \"abc\"".
+core::result<scenario>
+parse_scenario(std::string_view text, std::string_view source,
+               const std::vector<std::pair<std::string, std::string>>& overrides);
+
+/// "250ms" / "10s" / "2m" / "1.5" (seconds) -> microseconds.
+core::result<duration> parse_duration(std::string_view text);
+/// "p99 < 200ms" on `metric` (which may carry "{step=name}").
+core::result<threshold> parse_threshold(std::string_view metric, std::string_view expression);
+
+} // namespace livehouse::stress

@@ -1,0 +1,69 @@
+// stress_command (see stress_command.hpp).
+#include "stress/stress_command.hpp"
+
+#include "stress/load_run.hpp"
+#include "stress/scenario.hpp"
+#include "stress/verdict.hpp"
+
+#include <fmt/format.h>
+#include <fstream>
+#include <sstream>
+
+namespace livehouse::stress {
+
+int run_stress_command(const stress_command_options& options) {
+    std::ifstream in(options.scenario_file);
+    if (!in) {
+        fmt::print(stderr, "livehouse stress: cannot read {}\n", options.scenario_file);
+        return 2;
+    }
+    std::stringstream text;
+    text << in.rdbuf();
+    std::vector<std::pair<std::string, std::string>> overrides;
+    for (const auto& s : options.sets) {
+        const auto eq = s.find('=');
+        if (eq == std::string::npos || eq == 0) {
+            fmt::print(stderr, "livehouse stress: --set {}: expected name=value\n", s);
+            return 2;
+        }
+        overrides.emplace_back(s.substr(0, eq), s.substr(eq + 1));
+    }
+    auto sc = parse_scenario(text.str(), options.scenario_file, overrides);
+    if (!sc) {
+        fmt::print(stderr, "livehouse stress: {}\n", sc.err().message);
+        return 2;
+    }
+    fmt::print(stderr, "livehouse stress: {} -> {}:{} ({} phase(s), {} thread(s))\n", sc->name,
+               sc->target_host, sc->target_port, sc->phases.size(), options.threads);
+
+    live_counters live;
+    std::uint64_t last_requests = 0;
+    run_options ro;
+    ro.threads = options.threads;
+    ro.live = &live;
+    if (!options.quiet) {
+        ro.on_second = [&](double elapsed) {
+            const auto r = live.requests.load();
+            fmt::print(stderr,
+                       "[{:>4.0f}s] {:>8} req/s  {:>10} requests  {:>6} failed  {:>6} dropped  "
+                       "{:>6} connections\n",
+                       elapsed, r - last_requests, r, live.failed.load(), live.dropped.load(),
+                       live.open_connections.load());
+            last_requests = r;
+        };
+    }
+    const auto stats = run_scenario(*sc, ro);
+    const auto v = judge(*sc, stats);
+    fmt::print("{}", summary_text(*sc, stats, v));
+    if (!options.json_out.empty()) {
+        std::ofstream out(options.json_out);
+        out << report_json(*sc, stats, v) << "\n";
+        if (!out) {
+            fmt::print(stderr, "livehouse stress: cannot write {}\n", options.json_out);
+            return 2;
+        }
+    }
+    return v.passed() ? 0 : 1;
+}
+
+} // namespace livehouse::stress

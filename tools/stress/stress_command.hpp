@@ -1,0 +1,23 @@
+// `livehouse stress <scenario file> [--set name=value ...]`: loads the scenario, runs it with a
+// progress line on stderr each second, prints the summary and the verdict, writes the JSON
+// report when asked. Exit code: 0 PASSED, 1 FAILED (a threshold), 2 the scenario or the
+// command line is wrong (nothing was run).
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <vector>
+
+namespace livehouse::stress {
+
+struct stress_command_options {
+    std::string scenario_file;
+    std::vector<std::string> sets; ///< "name=value"
+    std::size_t threads = 1;       ///< event loops generating the load
+    std::string json_out;          ///< "": no JSON report
+    bool quiet = false;            ///< no progress line
+};
+
+int run_stress_command(const stress_command_options& options);
+
+} // namespace livehouse::stress

@@ -1,0 +1,219 @@
+// Verdict and reports (see verdict.hpp).
+#include "stress/verdict.hpp"
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+namespace livehouse::stress {
+
+namespace {
+
+double statistic_of(const step_stats& s, const std::string& stat) {
+    const auto& h = s.latency;
+    if (stat == "p50") {
+        return static_cast<double>(h.percentile(0.50));
+    }
+    if (stat == "p90") {
+        return static_cast<double>(h.percentile(0.90));
+    }
+    if (stat == "p95") {
+        return static_cast<double>(h.percentile(0.95));
+    }
+    if (stat == "p99") {
+        return static_cast<double>(h.percentile(0.99));
+    }
+    if (stat == "p99.9") {
+        return static_cast<double>(h.percentile(0.999));
+    }
+    if (stat == "max") {
+        return static_cast<double>(h.max());
+    }
+    if (stat == "min") {
+        return static_cast<double>(h.min());
+    }
+    return h.mean();
+}
+
+bool compare(double a, const std::string& op, double b) {
+    if (op == "<") {
+        return a < b;
+    }
+    if (op == "<=") {
+        return a <= b;
+    }
+    if (op == ">") {
+        return a > b;
+    }
+    if (op == ">=") {
+        return a >= b;
+    }
+    if (op == "==") {
+        return a == b;
+    }
+    return a != b;
+}
+
+std::string ms(double micros) {
+    return fmt::format("{:.2f} ms", micros / 1000.0);
+}
+
+std::string observed_text(const threshold_result& r) {
+    return r.rule.metric == "http_req_duration" ? ms(r.observed) : fmt::format("{:g}", r.observed);
+}
+
+} // namespace
+
+bool verdict::passed() const {
+    for (const auto& r : results) {
+        if (!r.passed) {
+            return false;
+        }
+    }
+    return true;
+}
+
+verdict judge(const scenario& sc, const run_stats& stats) {
+    verdict v;
+    const auto all = stats.total();
+    for (const auto& t : sc.thresholds) {
+        threshold_result r{t, 0, false};
+        const step_stats* s = &all;
+        if (!t.step.empty()) {
+            const auto it = stats.steps.find(t.step);
+            s = it == stats.steps.end() ? nullptr : &it->second;
+        }
+        if (t.metric == "dropped_iterations") {
+            r.observed = static_cast<double>(stats.dropped);
+            r.passed = compare(r.observed, t.op, t.value);
+        } else if (t.metric == "iterations") {
+            r.observed = static_cast<double>(stats.iterations);
+            r.passed = compare(r.observed, t.op, t.value);
+        } else if (s == nullptr || s->requests == 0) {
+            r.passed = false; // nothing ran: never a pass
+        } else if (t.metric == "http_req_duration") {
+            r.observed = statistic_of(*s, t.statistic);
+            r.passed = compare(r.observed, t.op, t.value);
+        } else if (t.metric == "http_req_failed") {
+            r.observed = t.statistic == "count"
+                             ? static_cast<double>(s->failed)
+                             : static_cast<double>(s->failed) / static_cast<double>(s->requests);
+            r.passed = compare(r.observed, t.op, t.value);
+        } else { // http_reqs
+            r.observed = t.statistic == "count"
+                             ? static_cast<double>(s->requests)
+                             : static_cast<double>(s->requests) / std::max(stats.elapsed_s, 1e-9);
+            r.passed = compare(r.observed, t.op, t.value);
+        }
+        v.results.push_back(std::move(r));
+    }
+    return v;
+}
+
+std::string summary_text(const scenario& sc, const run_stats& stats, const verdict& v) {
+    std::string out = fmt::format("scenario: {} ({:.1f} s, {} iterations, {} dropped)\n", sc.name,
+                                  stats.elapsed_s, stats.iterations, stats.dropped);
+    out += fmt::format("{:<24} {:>9} {:>7} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10}\n", "step",
+                       "requests", "failed", "req/s", "p50", "p90", "p99", "p99.9", "max");
+    const auto row = [&](const std::string& name, const step_stats& s) {
+        const auto& h = s.latency;
+        out += fmt::format(
+            "{:<24} {:>9} {:>7} {:>10.1f} {:>10} {:>10} {:>10} {:>10} {:>10}\n", name, s.requests,
+            s.failed, static_cast<double>(s.requests) / std::max(stats.elapsed_s, 1e-9),
+            ms(static_cast<double>(h.percentile(0.5))), ms(static_cast<double>(h.percentile(0.9))),
+            ms(static_cast<double>(h.percentile(0.99))),
+            ms(static_cast<double>(h.percentile(0.999))), ms(static_cast<double>(h.max())));
+        std::string codes;
+        for (const auto& [code, n] : s.statuses) {
+            codes +=
+                fmt::format(" {}={}", code == 0 ? std::string("none") : fmt::format("{}", code), n);
+        }
+        std::string errors;
+        for (const auto& [kind, n] : s.errors) {
+            errors += fmt::format(" {}={}", kind, n);
+        }
+        out += fmt::format("{:<24} status:{}{}\n", "", codes,
+                           errors.empty() ? std::string() : " errors:" + errors);
+    };
+    for (const auto& [name, s] : stats.steps) {
+        row(name, s);
+    }
+    if (stats.steps.size() > 1) {
+        row("(all)", stats.total());
+    }
+    for (const auto& r : v.results) {
+        out += fmt::format("  {} {}  (observed {})\n", r.passed ? "ok  " : "FAIL", r.rule.text,
+                           observed_text(r));
+    }
+    if (v.passed()) {
+        out += "PASSED\n";
+    } else {
+        std::string failing;
+        for (const auto& r : v.results) {
+            if (!r.passed) {
+                failing += (failing.empty() ? "" : "; ") + r.rule.text;
+            }
+        }
+        out += fmt::format("FAILED: {}\n", failing);
+    }
+    return out;
+}
+
+std::string report_json(const scenario& sc, const run_stats& stats, const verdict& v) {
+    using nlohmann::json;
+    const auto hist = [](const core::latency_histogram& h) {
+        return json{{"count", h.count()},
+                    {"min_us", h.min()},
+                    {"mean_us", h.mean()},
+                    {"p50_us", h.percentile(0.5)},
+                    {"p90_us", h.percentile(0.9)},
+                    {"p95_us", h.percentile(0.95)},
+                    {"p99_us", h.percentile(0.99)},
+                    {"p999_us", h.percentile(0.999)},
+                    {"max_us", h.max()}};
+    };
+    json steps = json::object();
+    for (const auto& [name, s] : stats.steps) {
+        json statuses = json::object();
+        for (const auto& [code, n] : s.statuses) {
+            statuses[fmt::format("{}", code)] = n;
+        }
+        steps[name] = {{"requests", s.requests},
+                       {"failed", s.failed},
+                       {"rps", static_cast<double>(s.requests) / std::max(stats.elapsed_s, 1e-9)},
+                       {"latency", hist(s.latency)},
+                       {"statuses", statuses},
+                       {"errors", s.errors}};
+    }
+    json timeline = json::array();
+    for (std::size_t i = 0; i < stats.seconds.size(); ++i) {
+        const auto& s = stats.seconds[i];
+        timeline.push_back({{"second", i},
+                            {"requests", s.requests},
+                            {"failed", s.failed},
+                            {"dropped", s.dropped},
+                            {"p50_us", s.latency.percentile(0.5)},
+                            {"p99_us", s.latency.percentile(0.99)},
+                            {"max_us", s.latency.max()}});
+    }
+    json thresholds = json::array();
+    for (const auto& r : v.results) {
+        thresholds.push_back(
+            {{"threshold", r.rule.text}, {"observed", r.observed}, {"passed", r.passed}});
+    }
+    json out = {{"scenario", sc.name},
+                {"vars", sc.vars},
+                {"elapsed_s", stats.elapsed_s},
+                {"iterations", stats.iterations},
+                {"dropped_iterations", stats.dropped},
+                {"total", steps.empty() ? json::object()
+                                        : json{{"requests", stats.total().requests},
+                                               {"failed", stats.total().failed},
+                                               {"latency", hist(stats.total().latency)}}},
+                {"steps", steps},
+                {"timeline", timeline},
+                {"thresholds", thresholds},
+                {"passed", v.passed()}};
+    return out.dump(2);
+}
+
+} // namespace livehouse::stress
