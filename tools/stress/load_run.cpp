@@ -1,6 +1,9 @@
 // load_run (see load_run.hpp).
 #include "stress/load_run.hpp"
 
+#include "stress/hls_viewer.hpp"
+#include "stress/recorder.hpp"
+
 #include <algorithm>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -29,13 +32,6 @@ constexpr auto request_timeout = std::chrono::seconds(10);
 constexpr auto drain_limit = std::chrono::seconds(10);
 constexpr std::uint64_t body_limit = 64 * 1024 * 1024;
 
-std::uint64_t micros_between(clock_type::time_point from, clock_type::time_point to) {
-    return to <= from
-               ? 0
-               : static_cast<std::uint64_t>(
-                     std::chrono::duration_cast<std::chrono::microseconds>(to - from).count());
-}
-
 } // namespace
 
 void step_stats::merge(const step_stats& o) {
@@ -57,7 +53,18 @@ void second_stats::merge(const second_stats& o) {
     latency.merge(o.latency);
 }
 
+void viewer_stats::merge(const viewer_stats& o) {
+    joined += o.joined;
+    started += o.started;
+    stalls += o.stalls;
+    segments += o.segments;
+    bytes += o.bytes;
+    startup.merge(o.startup);
+    stall_time.merge(o.stall_time);
+}
+
 void run_stats::merge(const run_stats& o) {
+    viewers.merge(o.viewers);
     for (const auto& [name, s] : o.steps) {
         steps[name].merge(s);
     }
@@ -134,6 +141,26 @@ class worker {
         phase_end_ = phase_begin_ + ph.length;
         // This loop's share of the connection bound (at least one).
         max_open_ = std::max<std::size_t>(1, (ph.max_vus + threads_ - 1 - index_) / threads_);
+        if (ph.kind == executor::hls_viewers) {
+            // Viewer j (of all loops) joins at ramp * j / viewers; this loop takes every
+            // threads_-th, from its index.
+            const std::size_t total = ph.vus;
+            const std::size_t mine = total / threads_ + (index_ < total % threads_ ? 1 : 0);
+            const auto step = std::chrono::duration_cast<clock_type::duration>(ph.ramp) /
+                              static_cast<std::int64_t>(std::max<std::size_t>(1, total));
+            hls_viewers_options o;
+            o.host_header = host_header_;
+            o.playlist = ph.playlist;
+            o.count = mine;
+            o.first_join = phase_begin_ + step * static_cast<std::int64_t>(index_);
+            o.join_every = step * static_cast<std::int64_t>(threads_);
+            o.end = phase_end_;
+            viewers_.push_back(std::make_unique<hls_viewers>(ioc_, rec_, target_, std::move(o)));
+            viewers_.back()->start();
+            timer_.expires_at(phase_end_);
+            timer_.async_wait([this, p](beast::error_code) { begin_phase(p + 1); });
+            return;
+        }
         if (ph.kind == executor::constant_vus) {
             const std::size_t mine = ph.vus / threads_ + (index_ < ph.vus % threads_ ? 1 : 0);
             for (std::size_t i = 0; i < mine; ++i) {
@@ -207,11 +234,7 @@ class worker {
             ++open_;
             count_open(1);
         } else {
-            ++stats_.dropped;
-            second(intended).dropped += 1;
-            if (live_ != nullptr) {
-                live_->dropped.fetch_add(1, std::memory_order_relaxed);
-            }
+            rec_.dropped(intended);
             return;
         }
         start_iteration(v, intended, phase_);
@@ -279,7 +302,7 @@ class worker {
         const auto& msg = v->parser->get();
         const int status = static_cast<int>(msg.result_int());
         const bool ok = s.expect_status == 0 ? status < 400 : status == s.expect_status;
-        record(s.name, v->intended, now, status, ok ? "" : "status");
+        rec_.request(s.name, v->intended, now, status, ok ? "" : "status");
         const bool keep = msg.keep_alive();
         v->parser.reset();
         if (!keep) {
@@ -333,7 +356,7 @@ class worker {
 
     void fail(const vu_ptr& v, const char* kind) {
         const auto& s = (*v->flow)[v->at];
-        record(s.name, v->intended, clock_type::now(), 0, kind);
+        rec_.request(s.name, v->intended, clock_type::now(), 0, kind);
         close(v);
         v->connected = false;
         // The iteration is over (its next steps depended on this one); the VU slot is free.
@@ -345,39 +368,6 @@ class worker {
             return;
         }
         maybe_done();
-    }
-
-    void record(const std::string& step_name, clock_type::time_point intended,
-                clock_type::time_point done, int status, const char* error) {
-        const auto us = micros_between(intended, done);
-        auto& st = stats_.steps[step_name];
-        st.latency.record(us);
-        ++st.requests;
-        ++st.statuses[status];
-        const bool failed = error[0] != '\0';
-        if (failed) {
-            ++st.failed;
-            ++st.errors[error];
-        }
-        auto& sec = second(done);
-        ++sec.requests;
-        sec.failed += failed ? 1 : 0;
-        sec.latency.record(us);
-        if (live_ != nullptr) {
-            live_->requests.fetch_add(1, std::memory_order_relaxed);
-            if (failed) {
-                live_->failed.fetch_add(1, std::memory_order_relaxed);
-            }
-        }
-    }
-
-    second_stats& second(clock_type::time_point t) {
-        const auto i = static_cast<std::size_t>(std::max<std::int64_t>(
-            0, std::chrono::duration_cast<std::chrono::seconds>(t - start_).count()));
-        if (stats_.seconds.size() <= i) {
-            stats_.seconds.resize(i + 1);
-        }
-        return stats_.seconds[i];
     }
 
     void close(const vu_ptr& v) {
@@ -392,11 +382,7 @@ class worker {
         }
     }
 
-    void count_open(std::int64_t d) {
-        if (live_ != nullptr) {
-            live_->open_connections.fetch_add(d, std::memory_order_relaxed);
-        }
-    }
+    void count_open(std::int64_t d) { rec_.connections(d); }
 
     /// After the last phase: in-flight iterations finish (at most drain_limit), then stop.
     void finish() {
@@ -437,6 +423,8 @@ class worker {
     asio::io_context ioc_{1};
     asio::steady_timer timer_;
     run_stats stats_;
+    recorder rec_{stats_, start_, live_};
+    std::vector<std::unique_ptr<hls_viewers>> viewers_;
     std::vector<vu_ptr> idle_;
     std::size_t open_ = 0;
     std::size_t max_open_ = 1;

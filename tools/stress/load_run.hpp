@@ -47,8 +47,21 @@ struct second_stats {
     void merge(const second_stats& o);
 };
 
+/// What the HLS viewers (hls_viewer.hpp) saw as players.
+struct viewer_stats {
+    std::uint64_t joined = 0;
+    std::uint64_t started = 0;  ///< played a first segment
+    std::uint64_t stalls = 0;   ///< the playhead reached the end of the buffer
+    std::uint64_t segments = 0; ///< downloaded whole
+    std::uint64_t bytes = 0;
+    core::latency_histogram startup;    ///< join -> first segment downloaded (µs)
+    core::latency_histogram stall_time; ///< per stall (µs)
+    void merge(const viewer_stats& o);
+};
+
 struct run_stats {
     std::map<std::string, step_stats> steps;
+    viewer_stats viewers;
     std::uint64_t iterations = 0;
     std::uint64_t dropped = 0;
     std::vector<second_stats> seconds;

@@ -133,9 +133,12 @@ core::result<executor> parse_executor(std::string_view s, std::string_view where
     if (s == "constant-vus") {
         return executor::constant_vus;
     }
+    if (s == "hls-viewers") {
+        return executor::hls_viewers;
+    }
     return core::make_error(fmt::format(
-        "{}: executor \"{}\": expected constant-arrival-rate, ramping-arrival-rate, spike or "
-        "constant-vus",
+        "{}: executor \"{}\": expected constant-arrival-rate, ramping-arrival-rate, spike, "
+        "constant-vus or hls-viewers",
         where, s));
 }
 
@@ -158,6 +161,7 @@ double phase::rate_at(duration t) const {
         }
         return rate * static_cast<double>(t.count()) / static_cast<double>(ramp.count());
     case executor::constant_vus:
+    case executor::hls_viewers:
         return 0;
     }
     return 0;
@@ -211,11 +215,12 @@ core::result<threshold> parse_threshold(std::string_view metric, std::string_vie
     }
     t.metric = std::string(name);
     static const std::set<std::string_view> metrics = {
-        "http_req_duration", "http_req_failed", "http_reqs", "dropped_iterations", "iterations"};
+        "http_req_duration", "http_req_failed", "http_reqs",   "dropped_iterations",
+        "iterations",        "hls_stalls",      "hls_startup", "hls_viewers_started"};
     if (!metrics.contains(name)) {
         return core::make_error(fmt::format(
             "threshold {}: unknown metric (http_req_duration, http_req_failed, http_reqs, "
-            "dropped_iterations, iterations)",
+            "dropped_iterations, iterations, hls_stalls, hls_startup, hls_viewers_started)",
             metric));
     }
     // "<statistic> <op> <value>"
@@ -242,7 +247,7 @@ core::result<threshold> parse_threshold(std::string_view metric, std::string_vie
     if (!ops.contains(t.op)) {
         return core::make_error(fmt::format("threshold {}: bad operator \"{}\"", metric, t.op));
     }
-    const bool is_duration = t.metric == "http_req_duration";
+    const bool is_duration = t.metric == "http_req_duration" || t.metric == "hls_startup";
     static const std::set<std::string_view> duration_stats = {"p50",   "p90", "p95", "p99",
                                                               "p99.9", "max", "min", "mean"};
     if (is_duration
@@ -406,8 +411,8 @@ parse_scenario(std::string_view text, std::string_view source,
             return core::make_error(fmt::format("{}: expected a table", w));
         }
         if (auto r = only_keys(*t,
-                               {"name", "executor", "rate", "start_rate", "ramp", "vus", "duration",
-                                "max_vus", "flow"},
+                               {"name", "executor", "rate", "start_rate", "ramp", "vus", "viewers",
+                                "playlist", "duration", "max_vus", "flow"},
                                w);
             !r) {
             return r.err();
@@ -442,7 +447,7 @@ parse_scenario(std::string_view text, std::string_view source,
         };
         auto rate = number("rate", 0);
         auto start_rate = number("start_rate", 0);
-        auto vus = number("vus", 0);
+        auto vus = number(t->contains("viewers") ? "viewers" : "vus", 0);
         auto max_vus = number("max_vus", 1000);
         auto length = time("duration", sc.vars["duration"]);
         auto ramp = time("ramp", "0s");
@@ -468,6 +473,23 @@ parse_scenario(std::string_view text, std::string_view source,
         }
         if (p.vus > max_vus_limit || p.max_vus > max_vus_limit) {
             return core::make_error(fmt::format("{}: at most {} VUs", w, max_vus_limit));
+        }
+        if (p.kind == executor::hls_viewers) {
+            if (p.vus == 0) {
+                return core::make_error(fmt::format("{}: hls-viewers needs viewers > 0", w));
+            }
+            if (const auto* n = t->get("playlist")) {
+                auto v = text_of(*n, sc.vars, w + ".playlist");
+                if (!v) {
+                    return v.err();
+                }
+                p.playlist = std::move(*v);
+            }
+            if (!p.playlist.starts_with('/')) {
+                return core::make_error(fmt::format("{}.playlist: a path starting with /", w));
+            }
+            sc.phases.push_back(std::move(p));
+            continue;
         }
         if (p.kind == executor::constant_vus ? p.vus == 0 : p.rate <= 0) {
             return core::make_error(

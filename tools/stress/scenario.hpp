@@ -13,6 +13,8 @@
 //   start_rate = 0              # ramping-arrival-rate: from start_rate to rate over duration
 //   ramp = "2s"                 # spike: 0 -> rate in `ramp`, then rate until duration
 //   vus = 10                    # constant-vus (closed model): this many loop the flow
+//   viewers = 500               # hls-viewers: players of one live playlist, joining evenly
+//   playlist = "/hls/${id}/index.m3u8"   # over `ramp` (hls_viewer.hpp)
 //   duration = "${duration}"
 //   max_vus = 1000              # open model: connections at most; arrivals beyond are dropped
 //   flow = "status"
@@ -58,7 +60,13 @@ struct step {
     duration think{0};
 };
 
-enum class executor { constant_arrival_rate, ramping_arrival_rate, spike, constant_vus };
+enum class executor {
+    constant_arrival_rate,
+    ramping_arrival_rate,
+    spike,
+    constant_vus,
+    hls_viewers
+};
 
 struct phase {
     std::string name;
@@ -66,7 +74,8 @@ struct phase {
     double rate = 0;       ///< arrivals per second (open models)
     double start_rate = 0; ///< ramping-arrival-rate
     duration ramp{0};      ///< spike
-    std::size_t vus = 0;   ///< constant-vus
+    std::size_t vus = 0;   ///< constant-vus; hls-viewers: the viewers (key `viewers`)
+    std::string playlist;  ///< hls-viewers: the live playlist's path
     duration length{0};
     std::size_t max_vus = 1000;
     std::string flow;

@@ -58,7 +58,9 @@ std::string ms(double micros) {
 }
 
 std::string observed_text(const threshold_result& r) {
-    return r.rule.metric == "http_req_duration" ? ms(r.observed) : fmt::format("{:g}", r.observed);
+    return r.rule.metric == "http_req_duration" || r.rule.metric == "hls_startup"
+               ? ms(r.observed)
+               : fmt::format("{:g}", r.observed);
 }
 
 } // namespace
@@ -82,7 +84,18 @@ verdict judge(const scenario& sc, const run_stats& stats) {
             const auto it = stats.steps.find(t.step);
             s = it == stats.steps.end() ? nullptr : &it->second;
         }
-        if (t.metric == "dropped_iterations") {
+        if (t.metric == "hls_stalls") {
+            r.observed = static_cast<double>(stats.viewers.stalls);
+            r.passed = stats.viewers.joined > 0 && compare(r.observed, t.op, t.value);
+        } else if (t.metric == "hls_viewers_started") {
+            r.observed = static_cast<double>(stats.viewers.started);
+            r.passed = compare(r.observed, t.op, t.value);
+        } else if (t.metric == "hls_startup") {
+            step_stats startup;
+            startup.latency = stats.viewers.startup;
+            r.observed = statistic_of(startup, t.statistic);
+            r.passed = stats.viewers.started > 0 && compare(r.observed, t.op, t.value);
+        } else if (t.metric == "dropped_iterations") {
             r.observed = static_cast<double>(stats.dropped);
             r.passed = compare(r.observed, t.op, t.value);
         } else if (t.metric == "iterations") {
@@ -139,6 +152,15 @@ std::string summary_text(const scenario& sc, const run_stats& stats, const verdi
     }
     if (stats.steps.size() > 1) {
         row("(all)", stats.total());
+    }
+    if (const auto& vs = stats.viewers; vs.joined > 0) {
+        out +=
+            fmt::format("hls viewers: {} joined, {} started (start-up p50 {} / p99 {}), {} "
+                        "stalls (p99 {}), {} segments, {:.1f} MB\n",
+                        vs.joined, vs.started, ms(static_cast<double>(vs.startup.percentile(0.5))),
+                        ms(static_cast<double>(vs.startup.percentile(0.99))), vs.stalls,
+                        ms(static_cast<double>(vs.stall_time.percentile(0.99))), vs.segments,
+                        static_cast<double>(vs.bytes) / 1e6);
     }
     for (const auto& r : v.results) {
         out += fmt::format("  {} {}  (observed {})\n", r.passed ? "ok  " : "FAIL", r.rule.text,
@@ -210,6 +232,14 @@ std::string report_json(const scenario& sc, const run_stats& stats, const verdic
                                                {"failed", stats.total().failed},
                                                {"latency", hist(stats.total().latency)}}},
                 {"steps", steps},
+                {"viewers",
+                 {{"joined", stats.viewers.joined},
+                  {"started", stats.viewers.started},
+                  {"stalls", stats.viewers.stalls},
+                  {"segments", stats.viewers.segments},
+                  {"bytes", stats.viewers.bytes},
+                  {"startup", hist(stats.viewers.startup)},
+                  {"stall_time", hist(stats.viewers.stall_time)}}},
                 {"timeline", timeline},
                 {"thresholds", thresholds},
                 {"passed", v.passed()}};

@@ -1,0 +1,58 @@
+// `livehouse stress` as an audience (issue 7): ffmpeg publishes to a livehouse node, and 500
+// hls-viewers (scenarios/hls_viewers.toml) watch its live playlist for 20 s. Every viewer must
+// start, none may stall, no request may fail — and the server must have seen the requests.
+
+import assert from 'node:assert/strict';
+import {spawn} from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import {after, before, describe, it} from 'node:test';
+
+import * as h from './lib/harness.mjs';
+
+describe('livehouse stress: hls viewers', {timeout: 180000}, () => {
+    let server;
+    let publisher;
+    let broadcast;
+
+    before(async () => {
+        server = await h.startServer();
+        broadcast = await server.createBroadcast('audience');
+        publisher = h.publish({rtmpUrl: server.rtmpUrl, key: broadcast.stream_key});
+        await server.waitForPlaylist(broadcast.id, (p) => p.segments.length >= 3, {timeoutMs: 30000});
+    });
+    after(async () => {
+        await publisher?.stop();
+        await server?.stop();
+    });
+
+    it('500 viewers watch for 20 s with zero stalls', async () => {
+        const json = path.join(h.makeTempDir('livehouse-stress-hls-'), 'report.json');
+        const scenario = path.join(h.SOURCE_DIR, 'scenarios', 'hls_viewers.toml');
+        const before = await h.metricValue(server, 'http_requests_total', {route: 'origin.hls'});
+        const args = ['stress', scenario, '--quiet', '--json', json, '--threads', '2',
+                      '--set', `target=${server.baseUrl}`, '--set', `broadcast=${broadcast.id}`,
+                      '--set', 'viewers=500', '--set', 'duration=20s', '--set', 'ramp=5s'];
+        const r = await new Promise((resolve) => {
+            const p = spawn(h.serverBinary(), args, {stdio: ['ignore', 'pipe', 'pipe']});
+            let out = '';
+            p.stdout.on('data', (d) => { out += d; });
+            p.stderr.on('data', (d) => { out += d; });
+            p.on('close', (code) => resolve({code, out}));
+        });
+        const report = JSON.parse(fs.readFileSync(json, 'utf8'));
+        const v = report.viewers;
+        assert.equal(v.joined, 500, r.out);
+        assert.equal(v.started, 500, r.out);
+        assert.equal(v.stalls, 0, `stalls:\n${r.out}\n${server.context()}`);
+        assert.equal(r.code, 0, r.out);
+        assert.match(r.out, /^PASSED$/m);
+        // 1 s segments for ~17 s of watching each: about 17 segments per viewer.
+        assert.ok(v.segments >= 500 * 12, `${v.segments} segments downloaded`);
+        assert.equal(report.steps.segment.failed, 0);
+        assert.equal(report.steps.playlist.failed, 0);
+        const after = await h.metricValue(server, 'http_requests_total', {route: 'origin.hls'});
+        const sent = report.steps.segment.requests + report.steps.playlist.requests;
+        assert.ok(after - before >= sent, `the server saw ${after - before} of ${sent} requests`);
+    });
+});

@@ -1,0 +1,76 @@
+// hls_viewers: N players of one live HLS playlist on one event loop, each doing what hls.js
+// does with a live stream, so the load is a real audience's and the stalls are what viewers
+// would see.
+//
+// A viewer joins (viewers join evenly over the phase's `ramp`), loads the playlist, starts three
+// segments from the live edge (hls.js's liveSyncDurationCount), and then, on one keep-alive
+// connection, downloads each new segment in order and reloads the playlist as RFC 8216 §6.3.4
+// says: a target duration after the last load when it changed, half of one when it did not.
+// The playback clock starts when the first segment is in: start-up time = join -> first
+// segment. A stall is the playhead reaching the end of what was downloaded; its length is how
+// long the viewer waited for the next segment. Segment bodies are read into one scratch buffer
+// per loop and dropped (counted, never kept): a viewer holds its socket, a 16 KiB read buffer
+// and a small queue of segment names — the memory of a simulated viewer is what the
+// "100,000 viewers in 4 GB" goal of issue 7 is about.
+//
+// Requests count in the run's steps "playlist" and "segment" (latency from when the request was
+// due); player-side figures in run_stats::viewers.
+#pragma once
+
+#include "stress/recorder.hpp"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <chrono>
+#include <memory>
+#include <string>
+
+namespace livehouse::stress {
+
+struct hls_viewers_options {
+    std::string host_header;
+    std::string playlist;  ///< path of the live playlist
+    std::size_t count = 0; ///< viewers on this loop
+    std::chrono::steady_clock::time_point first_join;
+    std::chrono::steady_clock::duration join_every{}; ///< between two joins on this loop
+    std::chrono::steady_clock::time_point end;
+};
+
+class hls_viewers {
+  public:
+    hls_viewers(boost::asio::io_context& ioc, recorder& rec, boost::asio::ip::tcp::endpoint target,
+                hls_viewers_options options);
+    ~hls_viewers();
+    hls_viewers(const hls_viewers&) = delete;
+    hls_viewers& operator=(const hls_viewers&) = delete;
+
+    /// Schedules the joins; every viewer stops at options.end (its connection closed, a stall
+    /// in progress counted).
+    void start();
+
+  private:
+    struct viewer;
+    void join(std::size_t i);
+    void load_playlist(const std::shared_ptr<viewer>& v);
+    void on_playlist(const std::shared_ptr<viewer>& v);
+    void next(const std::shared_ptr<viewer>& v);
+    void load_segment(const std::shared_ptr<viewer>& v);
+    void read_segment(const std::shared_ptr<viewer>& v);
+    void on_segment_done(const std::shared_ptr<viewer>& v);
+    void request(const std::shared_ptr<viewer>& v, const std::string& target,
+                 std::function<void()> on_written);
+    void broken(const std::shared_ptr<viewer>& v, std::string_view step, std::string_view kind);
+    void stop(const std::shared_ptr<viewer>& v);
+    [[nodiscard]] std::string resolve(std::string_view uri) const;
+
+    boost::asio::io_context& ioc_;
+    recorder& rec_;
+    const boost::asio::ip::tcp::endpoint target_;
+    const hls_viewers_options options_;
+    std::string base_; ///< the playlist's directory, for relative segment URIs
+    std::unique_ptr<char[]> scratch_;
+    std::unique_ptr<boost::asio::steady_timer> join_timer_;
+    std::size_t joined_ = 0;
+};
+
+} // namespace livehouse::stress
