@@ -110,6 +110,8 @@ int run_main(int argc, char** argv) {
         ->check(CLI::Range(1, 256));
     stress_cmd->add_option("--json", stress_opts.json_out, "Write the JSON report here");
     stress_cmd->add_flag("--quiet", stress_opts.quiet, "No progress line");
+    stress_cmd->add_option("--webhook", stress_opts.webhook,
+                           "POST the verdict here as {\"text\": ...} (Slack-compatible), http://");
 
     try {
         cli.parse(argc, argv);

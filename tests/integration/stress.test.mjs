@@ -147,6 +147,40 @@ describe('livehouse stress', {timeout: 120000}, () => {
         assert.equal(missing.report.steps.get.errors.status, missing.report.steps.get.requests);
     });
 
+    it('posts the verdict to a webhook (Slack-compatible {"text"})', async () => {
+        const received = [];
+        const hook = http.createServer((req, res) => {
+            let body = '';
+            req.on('data', (d) => { body += d; });
+            req.on('end', () => {
+                received.push({method: req.method, type: req.headers['content-type'], body});
+                res.writeHead(200).end('ok');
+            });
+        });
+        await new Promise((resolve) => hook.listen(0, '127.0.0.1', resolve));
+        try {
+            const file = scenarioFile(dir, basic);
+            const args = ['stress', file, '--quiet', '--set', `target=${target}`, '--set',
+                          'duration=1s', '--set', 'rate=20', '--set', 'p99=1ms', '--webhook',
+                          `http://127.0.0.1:${hook.address().port}/hooks/ci`];
+            tiny.state.delayMs = 5;
+            const code = await new Promise((resolve) => {
+                const p = spawn(h.serverBinary(), args, {stdio: 'ignore'});
+                p.on('close', resolve);
+            });
+            tiny.state.delayMs = 0;
+            assert.equal(code, 1, 'p99 < 1ms against a 5 ms server fails');
+            assert.equal(received.length, 1);
+            assert.equal(received[0].method, 'POST');
+            assert.equal(received[0].type, 'application/json');
+            const {text} = JSON.parse(received[0].body);
+            assert.match(text, /livehouse stress: \*tiny\* FAILED/);
+            assert.match(text, /failed: http_req_duration\{step=get\} p99 < 1ms/);
+        } finally {
+            hook.close();
+        }
+    });
+
     it('a bad scenario or --set exits 2 without running, naming the problem', async () => {
         const before = tiny.state.requests;
         const r = await stress(scenarioFile(dir, basic), {target, rate: 'fast'});

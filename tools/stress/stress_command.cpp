@@ -4,6 +4,7 @@
 #include "stress/load_run.hpp"
 #include "stress/scenario.hpp"
 #include "stress/verdict.hpp"
+#include "stress/webhook.hpp"
 
 #include <fmt/format.h>
 #include <fstream>
@@ -61,6 +62,15 @@ int run_stress_command(const stress_command_options& options) {
         if (!out) {
             fmt::print(stderr, "livehouse stress: cannot write {}\n", options.json_out);
             return 2;
+        }
+    }
+    if (!options.webhook.empty()) {
+        // A notification that cannot be delivered is reported, and does not change the verdict.
+        auto status = post_webhook(options.webhook, webhook_body(*sc, stats, v));
+        if (!status) {
+            fmt::print(stderr, "livehouse stress: {}\n", status.err().message);
+        } else {
+            fmt::print(stderr, "livehouse stress: webhook answered {}\n", *status);
         }
     }
     return v.passed() ? 0 : 1;
