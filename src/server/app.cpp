@@ -16,6 +16,8 @@
 #include <cctype>
 #include <cerrno>
 #include <csignal>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <fcntl.h>
 #include <filesystem>
@@ -25,6 +27,7 @@
 #include <openssl/rand.h>
 #include <spdlog/spdlog.h>
 #include <sstream>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -195,6 +198,33 @@ void app::add_operator_routes() {
     metrics_.add_gauge_family("livehouse_build_info", "Build information (always 1).", {"version"})
         .with({LIVEHOUSE_VERSION})
         .set(1);
+    // The process figures Prometheus' client libraries export under these names, and the load
+    // average: what a load test puts beside its client-side figures (livehouse stress).
+    metrics_.add_callback_counter(
+        "process_cpu_seconds_total", "User and system CPU time of this process, in seconds.", [] {
+            rusage u{};
+            ::getrusage(RUSAGE_SELF, &u);
+            const auto secs = [](const timeval& t) {
+                return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6;
+            };
+            return secs(u.ru_utime) + secs(u.ru_stime);
+        });
+    metrics_.add_callback_gauge(
+        "process_resident_memory_bytes", "Resident memory of this process, in bytes.", [] {
+            long pages = 0;
+            if (FILE* f = std::fopen("/proc/self/statm", "r")) {
+                long size = 0;
+                if (std::fscanf(f, "%ld %ld", &size, &pages) != 2) {
+                    pages = 0;
+                }
+                std::fclose(f);
+            }
+            return static_cast<double>(pages) * static_cast<double>(::sysconf(_SC_PAGESIZE));
+        });
+    metrics_.add_callback_gauge("node_load1", "The 1-minute load average of the machine.", [] {
+        double load[1] = {0};
+        return ::getloadavg(load, 1) == 1 ? load[0] : 0.0;
+    });
 }
 
 core::result<void> app::write_ready_file(const std::string& ready_file) const {

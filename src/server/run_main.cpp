@@ -110,6 +110,9 @@ int run_main(int argc, char** argv) {
         ->check(CLI::Range(1, 256));
     stress_cmd->add_option("--json", stress_opts.json_out, "Write the JSON report here");
     stress_cmd->add_flag("--quiet", stress_opts.quiet, "No progress line");
+    bool no_scrape = false;
+    stress_cmd->add_flag("--no-server-metrics", no_scrape,
+                         "Do not scrape the target's /metrics during the run");
     stress_cmd->add_option("--webhook", stress_opts.webhook,
                            "POST the verdict here as {\"text\": ...} (Slack-compatible), http://");
 
@@ -121,6 +124,7 @@ int run_main(int argc, char** argv) {
     }
 
     if (stress_cmd->parsed()) {
+        stress_opts.scrape = !no_scrape;
         return stress::run_stress_command(stress_opts);
     }
 

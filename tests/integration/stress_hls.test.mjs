@@ -51,6 +51,14 @@ describe('livehouse stress: hls viewers', {timeout: 180000}, () => {
         assert.ok(v.segments >= 500 * 12, `${v.segments} segments downloaded`);
         assert.equal(report.steps.segment.failed, 0);
         assert.equal(report.steps.playlist.failed, 0);
+        // The server's side, scraped from its /metrics once a second during the run.
+        const samples = report.server.samples;
+        assert.ok(samples.length >= 15, `${samples.length} server samples`);
+        assert.ok(samples.some((x) => x.cpu_percent > 0), 'the server used CPU');
+        assert.ok(samples.every((x) => x.rss_bytes > 0), 'and memory');
+        assert.ok(Math.max(...samples.map((x) => x.connections)) >= 400,
+                  'the viewers\' connections show on the server');
+        assert.match(r.out, /^server: cpu avg \d+% max \d+%/m);
         const after = await h.metricValue(server, 'http_requests_total', {route: 'origin.hls'});
         const sent = report.steps.segment.requests + report.steps.playlist.requests;
         assert.ok(after - before >= sent, `the server saw ${after - before} of ${sent} requests`);

@@ -3,6 +3,7 @@
 
 #include "stress/load_run.hpp"
 #include "stress/scenario.hpp"
+#include "stress/server_metrics.hpp"
 #include "stress/verdict.hpp"
 #include "stress/webhook.hpp"
 
@@ -37,13 +38,25 @@ int run_stress_command(const stress_command_options& options) {
     fmt::print(stderr, "livehouse stress: {} -> {}:{} ({} phase(s), {} thread(s))\n", sc->name,
                sc->target_host, sc->target_port, sc->phases.size(), options.threads);
 
+    // The server's side, once a second from this thread: the target's /metrics.
+    server_scraper server(fmt::format("http://{}:{}/metrics",
+                                      sc->target_host.find(':') != std::string::npos
+                                          ? fmt::format("[{}]", sc->target_host)
+                                          : sc->target_host,
+                                      sc->target_port));
+    if (options.scrape) {
+        server.sample(0);
+    }
     live_counters live;
     std::uint64_t last_requests = 0;
     run_options ro;
     ro.threads = options.threads;
     ro.live = &live;
-    if (!options.quiet) {
-        ro.on_second = [&](double elapsed) {
+    ro.on_second = [&](double elapsed) {
+        if (options.scrape) {
+            server.sample(elapsed);
+        }
+        if (!options.quiet) {
             const auto r = live.requests.load();
             fmt::print(stderr,
                        "[{:>4.0f}s] {:>8} req/s  {:>10} requests  {:>6} failed  {:>6} dropped  "
@@ -51,14 +64,15 @@ int run_stress_command(const stress_command_options& options) {
                        elapsed, r - last_requests, r, live.failed.load(), live.dropped.load(),
                        live.open_connections.load());
             last_requests = r;
-        };
-    }
+        }
+    };
     const auto stats = run_scenario(*sc, ro);
     const auto v = judge(*sc, stats);
-    fmt::print("{}", summary_text(*sc, stats, v));
+    const auto* scraped = options.scrape ? &server : nullptr;
+    fmt::print("{}", summary_text(*sc, stats, v, scraped));
     if (!options.json_out.empty()) {
         std::ofstream out(options.json_out);
-        out << report_json(*sc, stats, v) << "\n";
+        out << report_json(*sc, stats, v, scraped) << "\n";
         if (!out) {
             fmt::print(stderr, "livehouse stress: cannot write {}\n", options.json_out);
             return 2;

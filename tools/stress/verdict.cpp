@@ -1,6 +1,7 @@
 // Verdict and reports (see verdict.hpp).
 #include "stress/verdict.hpp"
 
+#include <algorithm>
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
@@ -122,7 +123,8 @@ verdict judge(const scenario& sc, const run_stats& stats) {
     return v;
 }
 
-std::string summary_text(const scenario& sc, const run_stats& stats, const verdict& v) {
+std::string summary_text(const scenario& sc, const run_stats& stats, const verdict& v,
+                         const server_scraper* server) {
     std::string out = fmt::format("scenario: {} ({:.1f} s, {} iterations, {} dropped)\n", sc.name,
                                   stats.elapsed_s, stats.iterations, stats.dropped);
     out += fmt::format("{:<24} {:>9} {:>7} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10}\n", "step",
@@ -162,6 +164,33 @@ std::string summary_text(const scenario& sc, const run_stats& stats, const verdi
                         ms(static_cast<double>(vs.stall_time.percentile(0.99))), vs.segments,
                         static_cast<double>(vs.bytes) / 1e6);
     }
+    if (server != nullptr) {
+        const auto& ss = server->samples();
+        double cpu_sum = 0;
+        double cpu_max = 0;
+        double load_max = 0;
+        double rss_max = 0;
+        double conn_max = 0;
+        int cpu_n = 0;
+        for (const auto& x : ss) {
+            if (x.cpu_percent >= 0) {
+                cpu_sum += x.cpu_percent;
+                cpu_max = std::max(cpu_max, x.cpu_percent);
+                ++cpu_n;
+            }
+            load_max = std::max(load_max, x.load1);
+            rss_max = std::max(rss_max, x.rss_bytes);
+            conn_max = std::max(conn_max, x.connections);
+        }
+        if (cpu_n > 0) {
+            out += fmt::format("server: cpu avg {:.0f}% max {:.0f}% (100% = one core), load1 max "
+                               "{:.2f}, rss max {:.1f} MB, connections max {:.0f}\n",
+                               cpu_sum / cpu_n, cpu_max, load_max, rss_max / 1e6, conn_max);
+        } else {
+            out += fmt::format("server metrics: unavailable ({})\n",
+                               server->error().empty() ? "no samples" : server->error());
+        }
+    }
     for (const auto& r : v.results) {
         out += fmt::format("  {} {}  (observed {})\n", r.passed ? "ok  " : "FAIL", r.rule.text,
                            observed_text(r));
@@ -180,7 +209,8 @@ std::string summary_text(const scenario& sc, const run_stats& stats, const verdi
     return out;
 }
 
-std::string report_json(const scenario& sc, const run_stats& stats, const verdict& v) {
+std::string report_json(const scenario& sc, const run_stats& stats, const verdict& v,
+                        const server_scraper* server) {
     using nlohmann::json;
     const auto hist = [](const core::latency_histogram& h) {
         return json{{"count", h.count()},
@@ -243,6 +273,18 @@ std::string report_json(const scenario& sc, const run_stats& stats, const verdic
                 {"timeline", timeline},
                 {"thresholds", thresholds},
                 {"passed", v.passed()}};
+    if (server != nullptr) {
+        json samples = json::array();
+        for (const auto& x : server->samples()) {
+            samples.push_back({{"t_s", x.t_s},
+                               {"cpu_percent", x.cpu_percent},
+                               {"load1", x.load1},
+                               {"rss_bytes", x.rss_bytes},
+                               {"connections", x.connections},
+                               {"requests_per_s", x.requests_per_s}});
+        }
+        out["server"] = {{"samples", samples}, {"error", server->error()}};
+    }
     return out.dump(2);
 }
 

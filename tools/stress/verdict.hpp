@@ -4,6 +4,7 @@
 
 #include "stress/load_run.hpp"
 #include "stress/scenario.hpp"
+#include "stress/server_metrics.hpp"
 
 #include <string>
 #include <vector>
@@ -27,9 +28,12 @@ verdict judge(const scenario& sc, const run_stats& stats);
 
 /// The terminal summary: per step requests, failures, req/s, p50/p90/p99/p99.9/max, statuses
 /// and errors; dropped iterations; each threshold; the PASSED/FAILED line last.
-std::string summary_text(const scenario& sc, const run_stats& stats, const verdict& v);
+/// `server`: the target's /metrics over the run (null: not scraped).
+std::string summary_text(const scenario& sc, const run_stats& stats, const verdict& v,
+                         const server_scraper* server = nullptr);
 
 /// The same as JSON, with the per-second timeline (requests, failed, dropped, p50/p99/max).
-std::string report_json(const scenario& sc, const run_stats& stats, const verdict& v);
+std::string report_json(const scenario& sc, const run_stats& stats, const verdict& v,
+                        const server_scraper* server = nullptr);
 
 } // namespace livehouse::stress
