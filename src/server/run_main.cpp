@@ -109,6 +109,8 @@ int run_main(int argc, char** argv) {
     stress_cmd->add_option("--threads", stress_opts.threads, "Event loops generating the load")
         ->check(CLI::Range(1, 256));
     stress_cmd->add_option("--json", stress_opts.json_out, "Write the JSON report here");
+    stress_cmd->add_option("--html", stress_opts.html_out,
+                           "Write a self-contained HTML report (charts) here");
     stress_cmd->add_flag("--quiet", stress_opts.quiet, "No progress line");
     bool no_scrape = false;
     stress_cmd->add_flag("--no-server-metrics", no_scrape,

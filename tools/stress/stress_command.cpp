@@ -1,6 +1,7 @@
 // stress_command (see stress_command.hpp).
 #include "stress/stress_command.hpp"
 
+#include "stress/html_report.hpp"
 #include "stress/load_run.hpp"
 #include "stress/scenario.hpp"
 #include "stress/server_metrics.hpp"
@@ -76,6 +77,23 @@ int run_stress_command(const stress_command_options& options) {
         if (!out) {
             fmt::print(stderr, "livehouse stress: cannot write {}\n", options.json_out);
             return 2;
+        }
+    }
+    if (!options.html_out.empty()) {
+        // uPlot from the source tree the binary was built from, else from the working directory.
+        auto charts = load_chart_library(LIVEHOUSE_SOURCE_DIR);
+        if (!charts) {
+            charts = load_chart_library(".");
+        }
+        // A report that cannot be made is said, and does not change the verdict.
+        if (!charts) {
+            fmt::print(stderr, "livehouse stress: no HTML report: {}\n", charts.err().message);
+        } else {
+            std::ofstream out(options.html_out);
+            out << html_report(*sc, stats, v, scraped, *charts);
+            if (!out) {
+                fmt::print(stderr, "livehouse stress: cannot write {}\n", options.html_out);
+            }
         }
     }
     if (!options.webhook.empty()) {

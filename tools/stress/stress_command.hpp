@@ -15,6 +15,7 @@ struct stress_command_options {
     std::vector<std::string> sets; ///< "name=value"
     std::size_t threads = 1;       ///< event loops generating the load
     std::string json_out;          ///< "": no JSON report
+    std::string html_out;          ///< "": no HTML report (html_report.hpp)
     bool quiet = false;            ///< no progress line
     bool scrape = true;            ///< GET the target's /metrics once a second
     std::string webhook;           ///< "": none; else http://... gets the verdict (webhook.hpp)

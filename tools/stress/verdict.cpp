@@ -249,8 +249,10 @@ std::string report_json(const scenario& sc, const run_stats& stats, const verdic
     }
     json thresholds = json::array();
     for (const auto& r : v.results) {
-        thresholds.push_back(
-            {{"threshold", r.rule.text}, {"observed", r.observed}, {"passed", r.passed}});
+        thresholds.push_back({{"threshold", r.rule.text},
+                              {"observed", r.observed},
+                              {"observed_text", observed_text(r)},
+                              {"passed", r.passed}});
     }
     json out = {{"scenario", sc.name},
                 {"vars", sc.vars},
