@@ -16,9 +16,15 @@ import * as h from './lib/harness.mjs';
 function tinyServer() {
     const state = {requests: 0, paths: new Map(), delayMs: 0, stallFrom: 0, stallUntil: 0};
     const server = http.createServer((req, res) => {
+        const now = Date.now();
+        if (req.url === '/__stall') { // a fault a scenario event injects: 1 s of stalled answers
+            state.stallFrom = now;
+            state.stallUntil = now + 1000;
+            res.end('stalling');
+            return;
+        }
         state.requests += 1;
         state.paths.set(req.url, (state.paths.get(req.url) ?? 0) + 1);
-        const now = Date.now();
         const wait = Math.max(state.delayMs,
                               now >= state.stallFrom && now < state.stallUntil ? state.stallUntil - now : 0);
         const answer = () => {
@@ -181,6 +187,26 @@ describe('livehouse stress', {timeout: 120000}, () => {
         } finally {
             hook.close();
         }
+    });
+
+    it('runs scenario events at their time, and the report shows their effect', async () => {
+        const port = tiny.server.address().port;
+        const withEvent = `${basic}
+[[events]]
+name = "stall the server"
+at = "1s"
+run = "node -e \\"require('http').get('http://127.0.0.1:${port}/__stall', (r) => r.resume())\\""
+`;
+        const r = await stress(scenarioFile(dir, withEvent), {target, duration: '3s', rate: 100});
+        assert.equal(r.report.events.length, 1, r.stdout);
+        const e = r.report.events[0];
+        assert.equal(e.exit_code, 0, JSON.stringify(e));
+        assert.ok(e.ran_at_s >= 0.95 && e.ran_at_s < 1.5, `ran at ${e.ran_at_s} s`);
+        assert.match(r.stdout, /^event: stall the server at 1\.\d s/m);
+        const stalled = r.report.timeline.filter((s) => s.max_us >= 500000).map((s) => s.second);
+        assert.ok(stalled.length >= 1 && stalled.every((sec) => sec >= 1 && sec <= 3),
+                  `the stall shows after the event: seconds ${stalled}`);
+        assert.ok(r.report.timeline[0].max_us < 500000, 'and not before it');
     });
 
     it('a bad scenario or --set exits 2 without running, naming the problem', async () => {

@@ -93,6 +93,16 @@ if (DATA.viewers.joined > 0) {
                 `${v.segments} segments, ${(v.bytes / 1e6).toFixed(1)} MB`));
 }
 
+if (DATA.events.length > 0) {
+  const ev = $('table', {id: 'events'});
+  ev.append($('tr', {}, ...['event', 'ran at', 'exit', 'took', 'command'].map((h) => $('th', {}, h))));
+  for (const e of DATA.events) {
+    ev.append($('tr', {}, ...[e.name, e.ran_at_s.toFixed(1) + ' s', e.exit_code,
+                              e.took_s.toFixed(2) + ' s', e.command].map((v) => $('td', {}, String(v)))));
+  }
+  root.append($('h2', {}, 'Events (on the charts: dashed lines)'), ev);
+}
+
 const th = $('table', {id: 'thresholds'});
 th.append($('tr', {}, $('th', {}, 'threshold'), $('th', {}, 'observed'), $('th', {}, 'result')));
 for (const t of DATA.thresholds) {
@@ -104,7 +114,22 @@ root.append($('h2', {}, 'Thresholds'), th);
 function chart(title, series, data) {
   const box = $('div', {class: 'chart'});
   root.append($('h2', {}, title), box);
-  new uPlot({width: 900, height: 260, scales: {x: {time: false}},
+  // The events as dashed vertical lines: the effect of a fault shows beside its cause.
+  const marks = (u) => {
+    const ctx = u.ctx;
+    ctx.save();
+    ctx.setLineDash([6, 4]);
+    ctx.strokeStyle = '#b00';
+    for (const e of DATA.events) {
+      const x = u.valToPos(e.ran_at_s, 'x', true);
+      ctx.beginPath();
+      ctx.moveTo(x, u.bbox.top);
+      ctx.lineTo(x, u.bbox.top + u.bbox.height);
+      ctx.stroke();
+    }
+    ctx.restore();
+  };
+  new uPlot({width: 900, height: 260, scales: {x: {time: false}}, hooks: {draw: [marks]},
              series: [{label: 's'}, ...series], axes: [{label: 'seconds'}, {}]}, data, box);
 }
 const t = DATA.timeline.map((s) => s.second);

@@ -453,7 +453,7 @@ run_stats run_scenario(const scenario& sc, const run_options& options) {
     }
     const tcp::endpoint target = results.begin()->endpoint();
     const std::size_t n = std::max<std::size_t>(1, options.threads);
-    const auto start = clock_type::now() + std::chrono::milliseconds(20);
+    const auto start = options.start.value_or(clock_type::now() + std::chrono::milliseconds(20));
     std::vector<std::unique_ptr<worker>> workers;
     for (std::size_t i = 0; i < n; ++i) {
         workers.push_back(std::make_unique<worker>(sc, i, n, start, target, options.live));

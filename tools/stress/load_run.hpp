@@ -21,9 +21,11 @@
 #include "stress/scenario.hpp"
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -59,9 +61,20 @@ struct viewer_stats {
     void merge(const viewer_stats& o);
 };
 
+/// A scenario event (fault injection) as it ran.
+struct event_result {
+    std::string name;
+    std::string command;
+    double at_s = 0;     ///< when it was meant to run, since the run's start
+    double ran_at_s = 0; ///< when it ran
+    double took_s = 0;
+    int exit_code = -1; ///< -1: could not be started, or killed by a signal
+};
+
 struct run_stats {
     std::map<std::string, step_stats> steps;
     viewer_stats viewers;
+    std::vector<event_result> events;
     std::uint64_t iterations = 0;
     std::uint64_t dropped = 0;
     std::vector<second_stats> seconds;
@@ -81,6 +94,8 @@ struct live_counters {
 
 struct run_options {
     std::size_t threads = 1;
+    /// When the first phase starts (default: 20 ms from the call); events are timed from it.
+    std::optional<std::chrono::steady_clock::time_point> start;
     live_counters* live = nullptr; ///< optional
     /// Called once a second from the coordinating thread with the seconds elapsed.
     std::function<void(double elapsed_s)> on_second;

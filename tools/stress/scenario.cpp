@@ -285,8 +285,9 @@ parse_scenario(std::string_view text, std::string_view source,
         return core::make_error(
             fmt::format("{}:{}:{}: {}", source, where.line, where.column, e.description()));
     }
-    if (auto r = only_keys(root, {"name", "description", "vars", "phases", "flows", "thresholds"},
-                           "scenario");
+    if (auto r = only_keys(
+            root, {"name", "description", "vars", "phases", "flows", "thresholds", "events"},
+            "scenario");
         !r) {
         return r.err();
     }
@@ -504,6 +505,40 @@ parse_scenario(std::string_view text, std::string_view source,
         sc.phases.push_back(std::move(p));
     }
 
+    if (const auto* events = root["events"].as_array()) {
+        for (std::size_t i = 0; i < events->size(); ++i) {
+            const auto* t = (*events)[i].as_table();
+            const auto w = fmt::format("events[{}]", i);
+            if (t == nullptr) {
+                return core::make_error(fmt::format("{}: expected a table", w));
+            }
+            if (auto r = only_keys(*t, {"name", "at", "run"}, w); !r) {
+                return r.err();
+            }
+            event e;
+            e.name = (*t)["name"].value_or(w);
+            const auto* at = t->get("at");
+            const auto* run = t->get("run");
+            if (at == nullptr || run == nullptr) {
+                return core::make_error(fmt::format("{}: needs at and run", w));
+            }
+            auto at_text = text_of(*at, sc.vars, w + ".at");
+            if (!at_text) {
+                return at_text.err();
+            }
+            auto when = parse_duration(*at_text);
+            if (!when) {
+                return when.err().wrap(w + ".at");
+            }
+            e.at = *when;
+            auto command = text_of(*run, sc.vars, w + ".run");
+            if (!command) {
+                return command.err();
+            }
+            e.command = std::move(*command);
+            sc.events.push_back(std::move(e));
+        }
+    }
     if (const auto* th = root["thresholds"].as_table()) {
         for (auto&& [metric, list] : *th) {
             const auto* arr = list.as_array();

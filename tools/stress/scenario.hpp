@@ -26,6 +26,10 @@
 //   body = ""
 //   expect_status = 200         # a different status counts as failed
 //   think = "0s"                # pause after the step
+//   [[events]]                  # fault injection: a shell command at a time into the run
+//   name = "redis down"
+//   at = "5s"
+//   run = "redis-cli -p ${redis_port} shutdown nosave"
 //   [thresholds]
 //   "http_req_duration{step=status}" = ["p99 < 200ms"]
 //   http_req_failed = ["rate == 0"]
@@ -93,6 +97,14 @@ struct threshold {
     std::string text;      ///< as written, for the verdict
 };
 
+/// A command run at a time during the run (seed 004: what happens when one service fails):
+/// `[[events]] at = "5s"  run = "redis-cli -p 6390 shutdown nosave"`, through /bin/sh.
+struct event {
+    std::string name;
+    duration at{0};
+    std::string command;
+};
+
 struct scenario {
     std::string name;
     std::string description;
@@ -102,6 +114,7 @@ struct scenario {
     std::vector<phase> phases;
     std::map<std::string, std::vector<step>> flows;
     std::vector<threshold> thresholds;
+    std::vector<event> events;
 };
 
 /// Parses `text` (TOML), applies `overrides` (--set name=value: they replace [vars] entries

@@ -1,6 +1,7 @@
 // stress_command (see stress_command.hpp).
 #include "stress/stress_command.hpp"
 
+#include "stress/event_runner.hpp"
 #include "stress/html_report.hpp"
 #include "stress/load_run.hpp"
 #include "stress/scenario.hpp"
@@ -67,7 +68,10 @@ int run_stress_command(const stress_command_options& options) {
             last_requests = r;
         }
     };
-    const auto stats = run_scenario(*sc, ro);
+    ro.start = std::chrono::steady_clock::now() + std::chrono::milliseconds(50);
+    event_runner events(sc->events, *ro.start);
+    auto stats = run_scenario(*sc, ro);
+    stats.events = events.finish();
     const auto v = judge(*sc, stats);
     const auto* scraped = options.scrape ? &server : nullptr;
     fmt::print("{}", summary_text(*sc, stats, v, scraped));

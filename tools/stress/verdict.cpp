@@ -164,6 +164,10 @@ std::string summary_text(const scenario& sc, const run_stats& stats, const verdi
                         ms(static_cast<double>(vs.stall_time.percentile(0.99))), vs.segments,
                         static_cast<double>(vs.bytes) / 1e6);
     }
+    for (const auto& e : stats.events) {
+        out += fmt::format("event: {} at {:.1f} s (due {:.1f} s), exit {}, took {:.2f} s: {}\n",
+                           e.name, e.ran_at_s, e.at_s, e.exit_code, e.took_s, e.command);
+    }
     if (server != nullptr) {
         const auto& ss = server->samples();
         double cpu_sum = 0;
@@ -275,6 +279,16 @@ std::string report_json(const scenario& sc, const run_stats& stats, const verdic
                 {"timeline", timeline},
                 {"thresholds", thresholds},
                 {"passed", v.passed()}};
+    json events = json::array();
+    for (const auto& e : stats.events) {
+        events.push_back({{"name", e.name},
+                          {"command", e.command},
+                          {"at_s", e.at_s},
+                          {"ran_at_s", e.ran_at_s},
+                          {"took_s", e.took_s},
+                          {"exit_code", e.exit_code}});
+    }
+    out["events"] = events;
     if (server != nullptr) {
         json samples = json::array();
         for (const auto& x : server->samples()) {
