@@ -14,7 +14,8 @@ import * as h from './lib/harness.mjs';
 
 /** A server whose answers wait `delayMs`, and everything `stallMs` long from `stallAt`. */
 function tinyServer() {
-    const state = {requests: 0, paths: new Map(), delayMs: 0, stallFrom: 0, stallUntil: 0};
+    const state = {requests: 0, paths: new Map(), delayMs: 0, stallFrom: 0, stallUntil: 0,
+                   reservations: 0, issued: new Set(), purchased: 0};
     const server = http.createServer((req, res) => {
         const now = Date.now();
         if (req.url === '/__stall') { // a fault a scenario event injects: 1 s of stalled answers
@@ -25,6 +26,20 @@ function tinyServer() {
         }
         state.requests += 1;
         state.paths.set(req.url, (state.paths.get(req.url) ?? 0) + 1);
+        if (req.url === '/reserve') { // seed 000's ticket flow: an id the next step must send
+            const id = `r${++state.reservations}`;
+            state.issued.add(id);
+            res.writeHead(200, {'Content-Type': 'application/json'});
+            res.end(JSON.stringify({reservation: {id, seats: [12, 13]}}));
+            return;
+        }
+        if (req.url.startsWith('/purchase/')) {
+            const id = req.url.slice('/purchase/'.length);
+            const known = state.issued.delete(id);
+            if (known) state.purchased += 1;
+            res.writeHead(known ? 200 : 404).end();
+            return;
+        }
         const wait = Math.max(state.delayMs,
                               now >= state.stallFrom && now < state.stallUntil ? state.stallUntil - now : 0);
         const answer = () => {
@@ -207,6 +222,53 @@ run = "node -e \\"require('http').get('http://127.0.0.1:${port}/__stall', (r) =>
         assert.ok(stalled.length >= 1 && stalled.every((sec) => sec >= 1 && sec <= 3),
                   `the stall shows after the event: seconds ${stalled}`);
         assert.ok(r.report.timeline[0].max_us < 500000, 'and not before it');
+    });
+
+    it('a flow carries values from one response into the next step', async () => {
+        const flow = `
+name = "tickets"
+[[phases]]
+executor = "constant-arrival-rate"
+rate = 50
+duration = "\${duration}"
+flow = "buy"
+[[flows.buy]]
+name = "home"
+path = "/home"
+[[flows.buy]]
+name = "reserve"
+method = "POST"
+path = "/reserve"
+extract = { reservation = "$.reservation.id", seat = "$.reservation.seats[1]" }
+[[flows.buy]]
+name = "purchase"
+method = "POST"
+path = "/purchase/\${reservation}"
+headers = { X-Seat = "\${seat}", X-Vu = "\${__vu}" }
+[[flows.broken]]
+name = "reserve"
+method = "POST"
+path = "/reserve"
+extract = { missing = "$.reservation.nope" }
+[[flows.broken]]
+name = "never"
+path = "/never/\${missing}"
+`;
+        tiny.state.purchased = 0;
+        const r = await stress(scenarioFile(dir, flow), {target, duration: '2s'});
+        assert.equal(r.code, 0, r.stdout);
+        const steps = r.report.steps;
+        assert.equal(steps.purchase.failed, 0, JSON.stringify(steps.purchase));
+        assert.equal(steps.purchase.requests, steps.reserve.requests);
+        assert.equal(tiny.state.purchased, steps.purchase.requests,
+                     'every purchase sent the id its reservation got');
+        assert.ok(steps.purchase.requests >= 90, `${steps.purchase.requests} purchases`);
+
+        const broken = flow.replace('flow = "buy"', 'flow = "broken"');
+        const b = await stress(scenarioFile(dir, broken), {target, duration: '1s'});
+        assert.equal(b.report.steps.reserve.errors.extract, b.report.steps.reserve.requests);
+        assert.equal(b.report.steps.never, undefined, 'the step that needed it was never sent');
+        assert.equal(tiny.state.paths.get('/never/${missing}'), undefined);
     });
 
     it('a bad scenario or --set exits 2 without running, naming the problem', async () => {

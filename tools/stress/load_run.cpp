@@ -11,10 +11,12 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
+#include <charconv>
 #include <chrono>
 #include <deque>
 #include <fmt/format.h>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <thread>
 
@@ -118,7 +120,10 @@ class worker {
         std::size_t at = 0;              ///< the step of the flow running
         clock_type::time_point intended; ///< when the current step was meant to start
         std::size_t phase = 0;
-        bool looping = false; ///< closed model: run the flow again until the phase ends
+        bool looping = false;         ///< closed model: run the flow again until the phase ends
+        std::uint64_t id = 0;         ///< ${__vu}
+        std::uint64_t iterations = 0; ///< ${__iter} of the next iteration
+        std::map<std::string, std::string> vars; ///< extracted this iteration, and builtins
     };
     using vu_ptr = std::shared_ptr<vu>;
 
@@ -241,6 +246,12 @@ class worker {
     }
 
     void start_iteration(const vu_ptr& v, clock_type::time_point intended, std::size_t p) {
+        if (v->id == 0) {
+            v->id = index_ + 1 + threads_ * vus_made_++; // unique across loops, from 1
+        }
+        v->vars.clear();
+        v->vars["__vu"] = fmt::format("{}", v->id);
+        v->vars["__iter"] = fmt::format("{}", v->iterations++);
         v->phase = p;
         v->flow = &sc_.flows.at(sc_.phases[p].flow);
         v->at = 0;
@@ -266,14 +277,37 @@ class worker {
         const auto& s = (*v->flow)[v->at];
         v->req = {};
         v->req.method_string(s.method);
-        v->req.target(s.path);
         v->req.version(11);
         v->req.set(http::field::host, host_header_);
-        for (const auto& [name, value] : s.headers) {
-            v->req.set(name, value);
-        }
-        if (!s.body.empty()) {
-            v->req.body() = s.body;
+        if (s.dynamic) {
+            // Values from earlier steps of this iteration: one that is missing fails the step
+            // without sending it (the flow cannot go on).
+            auto path = expand(s.path, v->vars);
+            auto body = expand(s.body, v->vars);
+            if (!path || !body) {
+                give_up_step(v, "extract");
+                return;
+            }
+            v->req.target(*path);
+            for (const auto& [name, value] : s.headers) {
+                auto h = expand(value, v->vars);
+                if (!h) {
+                    give_up_step(v, "extract");
+                    return;
+                }
+                v->req.set(name, *h);
+            }
+            if (!body->empty()) {
+                v->req.body() = std::move(*body);
+            }
+        } else {
+            v->req.target(s.path);
+            for (const auto& [name, value] : s.headers) {
+                v->req.set(name, value);
+            }
+            if (!s.body.empty()) {
+                v->req.body() = s.body;
+            }
         }
         v->req.prepare_payload();
         v->stream.expires_after(request_timeout);
@@ -302,7 +336,11 @@ class worker {
         const auto& msg = v->parser->get();
         const int status = static_cast<int>(msg.result_int());
         const bool ok = s.expect_status == 0 ? status < 400 : status == s.expect_status;
-        rec_.request(s.name, v->intended, now, status, ok ? "" : "status");
+        const bool extracted = !ok || s.extract.empty() || extract(s, msg.body(), v->vars);
+        rec_.request(s.name, v->intended, now, status,
+                     !ok          ? "status"
+                     : !extracted ? "extract"
+                                  : "");
         const bool keep = msg.keep_alive();
         v->parser.reset();
         if (!keep) {
@@ -311,7 +349,78 @@ class worker {
             ++open_;
             count_open(1); // the same VU reconnects for its next step
         }
+        if (ok && !extracted) {
+            // Later steps need what was not there: this iteration ends, the VU goes on.
+            ++stats_.iterations;
+            end_iteration(v);
+            return;
+        }
         next_step(v, now);
+    }
+
+    /// Takes each of s.extract's JSON paths from `body` into `vars`; false if one is missing.
+    static bool extract(const step& s, const std::string& body,
+                        std::map<std::string, std::string>& vars) {
+        const auto doc = nlohmann::json::parse(body, nullptr, false);
+        if (doc.is_discarded()) {
+            return false;
+        }
+        for (const auto& [name, path] : s.extract) {
+            const auto* node = json_at(doc, path);
+            if (node == nullptr || node->is_null()) {
+                return false;
+            }
+            vars[name] = node->is_string() ? node->get<std::string>() : node->dump();
+        }
+        return true;
+    }
+
+    /// "$", "$.a.b", "$.items[0].id": the node, or null.
+    static const nlohmann::json* json_at(const nlohmann::json& doc, std::string_view path) {
+        if (!path.starts_with('$')) {
+            return nullptr;
+        }
+        const nlohmann::json* at = &doc;
+        std::size_t i = 1;
+        while (i < path.size()) {
+            if (path[i] == '.') {
+                const auto end = std::min(path.find_first_of(".[", i + 1), path.size());
+                const std::string key(path.substr(i + 1, end - i - 1));
+                if (!at->is_object() || !at->contains(key)) {
+                    return nullptr;
+                }
+                at = &(*at)[key];
+                i = end;
+            } else if (path[i] == '[') {
+                const auto close = path.find(']', i);
+                if (close == std::string_view::npos) {
+                    return nullptr;
+                }
+                std::size_t n = 0;
+                const auto digits = path.substr(i + 1, close - i - 1);
+                const auto [p, ec] =
+                    std::from_chars(digits.data(), digits.data() + digits.size(), n);
+                if (ec != std::errc{} || p != digits.data() + digits.size() || !at->is_array() ||
+                    n >= at->size()) {
+                    return nullptr;
+                }
+                at = &(*at)[n];
+                i = close + 1;
+            } else {
+                return nullptr;
+            }
+        }
+        return at;
+    }
+
+    /// The current step cannot be sent (a value it needs is missing): counted as failed, and
+    /// the iteration ends; the connection stays.
+    void give_up_step(const vu_ptr& v, const char* kind) {
+        const auto& s = (*v->flow)[v->at];
+        const auto now = clock_type::now();
+        rec_.request(s.name, v->intended, now, 0, kind);
+        ++stats_.iterations;
+        end_iteration(v);
     }
 
     void next_step(const vu_ptr& v, clock_type::time_point now) {
@@ -433,6 +542,7 @@ class worker {
     clock_type::time_point phase_end_;
     clock_type::time_point next_arrival_;
     std::uint64_t arrival_index_ = 0;
+    std::uint64_t vus_made_ = 0;
     bool stopping_ = false;
 };
 

@@ -144,6 +144,11 @@ core::result<executor> parse_executor(std::string_view s, std::string_view where
 
 } // namespace
 
+core::result<std::string> expand(std::string_view text,
+                                 const std::map<std::string, std::string>& vars) {
+    return substitute(text, vars, "expand");
+}
+
 double phase::rate_at(duration t) const {
     const double f =
         length.count() > 0
@@ -330,6 +335,25 @@ parse_scenario(std::string_view text, std::string_view source,
     sc.target_host = target->first;
     sc.target_port = target->second;
 
+    // Values known only while a VU runs: what a step extracts from a response, and the
+    // builtins. In flows they stay "${name}" and are filled in per request (expand()).
+    auto step_vars = sc.vars;
+    step_vars["__vu"] = "${__vu}";
+    step_vars["__iter"] = "${__iter}";
+    if (const auto* flows = root["flows"].as_table()) {
+        for (auto&& [fname, fnode] : *flows) {
+            if (const auto* steps = fnode.as_array()) {
+                for (const auto& st : *steps) {
+                    if (const auto* ex =
+                            st.as_table() ? (*st.as_table())["extract"].as_table() : nullptr) {
+                        for (auto&& [k, v] : *ex) {
+                            step_vars[std::string(k.str())] = fmt::format("${{{}}}", k.str());
+                        }
+                    }
+                }
+            }
+        }
+    }
     if (const auto* flows = root["flows"].as_table()) {
         for (auto&& [fname, fnode] : *flows) {
             const auto* steps = fnode.as_array();
@@ -346,9 +370,10 @@ parse_scenario(std::string_view text, std::string_view source,
                 if (t == nullptr) {
                     return core::make_error(fmt::format("{}: expected a table", w));
                 }
-                if (auto r = only_keys(
-                        *t, {"name", "method", "path", "headers", "body", "expect_status", "think"},
-                        w);
+                if (auto r = only_keys(*t,
+                                       {"name", "method", "path", "headers", "body",
+                                        "expect_status", "think", "extract"},
+                                       w);
                     !r) {
                     return r.err();
                 }
@@ -358,7 +383,7 @@ parse_scenario(std::string_view text, std::string_view source,
                      {std::pair{"method", &s.method}, std::pair{"path", &s.path},
                       std::pair{"body", &s.body}}) {
                     if (const auto* n = t->get(key)) {
-                        auto v = text_of(*n, sc.vars, fmt::format("{}.{}", w, key));
+                        auto v = text_of(*n, step_vars, fmt::format("{}.{}", w, key));
                         if (!v) {
                             return v.err();
                         }
@@ -370,7 +395,7 @@ parse_scenario(std::string_view text, std::string_view source,
                 }
                 if (const auto* h = (*t)["headers"].as_table()) {
                     for (auto&& [hk, hv] : *h) {
-                        auto v = text_of(hv, sc.vars, fmt::format("{}.headers.{}", w, hk.str()));
+                        auto v = text_of(hv, step_vars, fmt::format("{}.headers.{}", w, hk.str()));
                         if (!v) {
                             return v.err();
                         }
@@ -395,6 +420,22 @@ parse_scenario(std::string_view text, std::string_view source,
                     }
                     s.think = *d;
                 }
+                if (const auto* ex = (*t)["extract"].as_table()) {
+                    for (auto&& [k, v] : *ex) {
+                        const auto* path = v.as_string();
+                        if (path == nullptr || !path->get().starts_with("$")) {
+                            return core::make_error(fmt::format(
+                                "{}.extract.{}: a JSON path like \"$.id\" or \"$.items[0].id\"", w,
+                                k.str()));
+                        }
+                        s.extract.emplace_back(std::string(k.str()), path->get());
+                    }
+                }
+                s.dynamic = s.path.find("${") != std::string::npos ||
+                            s.body.find("${") != std::string::npos ||
+                            std::any_of(s.headers.begin(), s.headers.end(), [](const auto& h) {
+                                return h.second.find("${") != std::string::npos;
+                            });
                 out.push_back(std::move(s));
             }
         }

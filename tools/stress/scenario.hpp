@@ -26,6 +26,8 @@
 //   body = ""
 //   expect_status = 200         # a different status counts as failed
 //   think = "0s"                # pause after the step
+//   extract = { order = "$.id" } # from the JSON answer, for later steps: ${order}; also
+//                               # ${__vu} (the VU's number) and ${__iter} (its iteration)
 //   [[events]]                  # fault injection: a shell command at a time into the run
 //   name = "redis down"
 //   at = "5s"
@@ -62,6 +64,12 @@ struct step {
     std::string body;
     int expect_status = 200; ///< 0: any status below 400
     duration think{0};
+    /// Values taken from the JSON response for later steps of the same iteration:
+    /// {"order": "$.id"} -> ${order}. Paths: $ then .key and [index] parts.
+    std::vector<std::pair<std::string, std::string>> extract;
+    /// path, body or a header still has ${...} (extracted values, ${__vu}, ${__iter}): filled
+    /// in per request.
+    bool dynamic = false;
 };
 
 enum class executor {
@@ -123,6 +131,11 @@ struct scenario {
 core::result<scenario>
 parse_scenario(std::string_view text, std::string_view source,
                const std::vector<std::pair<std::string, std::string>>& overrides);
+
+/// Replaces every ${name} in `text` from `vars`; an unknown name is an error (a step that
+/// uses a value an earlier step did not extract).
+core::result<std::string> expand(std::string_view text,
+                                 const std::map<std::string, std::string>& vars);
 
 /// "250ms" / "10s" / "2m" / "1.5" (seconds) -> microseconds.
 core::result<duration> parse_duration(std::string_view text);

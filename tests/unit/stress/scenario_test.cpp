@@ -130,6 +130,8 @@ TEST(Scenario, ErrorsNameTheKey) {
         {"[[phases]]\nrate=1\nflow=\"f\"\n[[flows.f]]\npath=\"/"
          "\"\n[thresholds]\nhttp_req_duration=[\"p99 ~ 1ms\"]\n",
          "bad operator"},
+        {"[[phases]]\nrate=1\nflow=\"f\"\n[[flows.f]]\npath=\"/\"\nextract={id=\"id\"}\n",
+         "a JSON path like"},
     };
     for (const auto& c : cases) {
         auto r = parse_scenario(c.text, "t.toml", {});
@@ -137,6 +139,33 @@ TEST(Scenario, ErrorsNameTheKey) {
         EXPECT_NE(r.err().message.find(c.expect), std::string::npos)
             << c.text << "\n-> " << r.err().message;
     }
+}
+
+TEST(Scenario, ExtractedValuesAndBuiltinsAreFilledInPerRequest) {
+    auto sc = parse_scenario(R"toml(
+[vars]
+host = "h1"
+[[phases]]
+rate = 1
+flow = "f"
+[[flows.f]]
+path = "/reserve"
+extract = { id = "$.id" }
+[[flows.f]]
+path = "/buy/${id}?vu=${__vu}&host=${host}"
+)toml",
+                             "t.toml", {});
+    ASSERT_TRUE(sc) << sc.err().message;
+    const auto& steps = sc->flows.at("f");
+    EXPECT_FALSE(steps[0].dynamic);
+    ASSERT_EQ(steps[0].extract.size(), 1u);
+    EXPECT_EQ(steps[0].extract[0].second, "$.id");
+    EXPECT_TRUE(steps[1].dynamic);
+    EXPECT_EQ(steps[1].path, "/buy/${id}?vu=${__vu}&host=h1") << "scenario vars at parse time";
+    auto filled = expand(steps[1].path, {{"id", "r7"}, {"__vu", "3"}});
+    ASSERT_TRUE(filled);
+    EXPECT_EQ(*filled, "/buy/r7?vu=3&host=h1");
+    EXPECT_FALSE(expand(steps[1].path, {{"__vu", "3"}})) << "id was not extracted";
 }
 
 TEST(Scenario, Durations) {
