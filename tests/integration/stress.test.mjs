@@ -271,6 +271,40 @@ path = "/never/\${missing}"
         assert.equal(tiny.state.paths.get('/never/${missing}'), undefined);
     });
 
+    it('phases with a start run beside each other', async () => {
+        const twoTracks = `
+name = "tracks"
+[[phases]]
+rate = 50
+duration = "2s"
+flow = "a"
+[[phases]]
+start = "0s"
+rate = 50
+duration = "2s"
+flow = "b"
+[[phases]]
+rate = 100
+duration = "1s"
+flow = "b"
+[[flows.a]]
+name = "a"
+path = "/a"
+[[flows.b]]
+name = "b"
+path = "/b"
+`;
+        const r = await stress(scenarioFile(dir, twoTracks), {target});
+        assert.equal(r.code, 0, r.stdout);
+        assert.ok(r.report.elapsed_s < 3.8, `two tracks of 2 s + 1 s: ${r.report.elapsed_s} s`);
+        const a = r.report.steps.a.requests;
+        const b = r.report.steps.b.requests;
+        assert.ok(a >= 95 && a <= 105, `a: ${a}`);
+        assert.ok(b >= 190 && b <= 210, `b: 100 in the first 2 s, then 100 in 1 s: ${b}`);
+        // Seconds 0 and 1 carry both tracks (~100/s); second 2 only b's second phase.
+        assert.ok(r.report.timeline[0].requests >= 90, JSON.stringify(r.report.timeline));
+    });
+
     it('a bad scenario or --set exits 2 without running, naming the problem', async () => {
         const before = tiny.state.requests;
         const r = await stress(scenarioFile(dir, basic), {target, rate: 'fast'});

@@ -94,15 +94,17 @@ namespace {
 /// One event loop's share of the run.
 class worker {
   public:
-    worker(const scenario& sc, std::size_t index, std::size_t threads, clock_type::time_point start,
-           tcp::endpoint target, live_counters* live)
-        : sc_(sc), index_(index), threads_(threads), start_(start), target_(target), live_(live),
-          timer_(ioc_) {}
+    /// `phases`: one track's phases, run one after the other from `start`.
+    worker(const scenario& sc, std::vector<phase> phases, std::size_t index, std::size_t threads,
+           clock_type::time_point start, clock_type::time_point run_start, tcp::endpoint target,
+           live_counters* live)
+        : sc_(sc), phases_(std::move(phases)), index_(index), threads_(threads), start_(start),
+          run_start_(run_start), target_(target), live_(live), timer_(ioc_) {}
 
     void run() {
         asio::post(ioc_, [this] { begin_phase(0); });
         ioc_.run();
-        stats_.elapsed_s = std::chrono::duration<double>(clock_type::now() - start_).count();
+        stats_.elapsed_s = std::chrono::duration<double>(clock_type::now() - run_start_).count();
     }
 
     run_stats& stats() { return stats_; }
@@ -130,18 +132,18 @@ class worker {
     clock_type::time_point phase_start(std::size_t p) const {
         auto t = start_;
         for (std::size_t i = 0; i < p; ++i) {
-            t += sc_.phases[i].length;
+            t += phases_[i].length;
         }
         return t;
     }
 
     void begin_phase(std::size_t p) {
-        if (p >= sc_.phases.size()) {
+        if (p >= phases_.size()) {
             finish();
             return;
         }
         phase_ = p;
-        const auto& ph = sc_.phases[p];
+        const auto& ph = phases_[p];
         phase_begin_ = phase_start(p);
         phase_end_ = phase_begin_ + ph.length;
         // This loop's share of the connection bound (at least one).
@@ -189,7 +191,7 @@ class worker {
 
     /// Advances next_arrival_ by one arrival of the whole run (all loops).
     void advance_arrival() {
-        const auto& ph = sc_.phases[phase_];
+        const auto& ph = phases_[phase_];
         const auto t = std::chrono::duration_cast<duration>(next_arrival_ - phase_begin_);
         // A rate that starts at 0 (a spike, a ramp from 0) would never get going: the first
         // step is taken at the rate a millisecond in.
@@ -253,7 +255,7 @@ class worker {
         v->vars["__vu"] = fmt::format("{}", v->id);
         v->vars["__iter"] = fmt::format("{}", v->iterations++);
         v->phase = p;
-        v->flow = &sc_.flows.at(sc_.phases[p].flow);
+        v->flow = &sc_.flows.at(phases_[p].flow);
         v->at = 0;
         v->intended = intended;
         run_step(v);
@@ -523,16 +525,18 @@ class worker {
     }
 
     const scenario& sc_;
+    const std::vector<phase> phases_;
     const std::size_t index_;
     const std::size_t threads_;
-    const clock_type::time_point start_;
+    const clock_type::time_point start_;     ///< this track's start
+    const clock_type::time_point run_start_; ///< the run's (seconds in the timeline count from it)
     const tcp::endpoint target_;
     live_counters* live_;
     const std::string host_header_ = fmt::format("{}:{}", sc_.target_host, sc_.target_port);
     asio::io_context ioc_{1};
     asio::steady_timer timer_;
     run_stats stats_;
-    recorder rec_{stats_, start_, live_};
+    recorder rec_{stats_, run_start_, live_};
     std::vector<std::unique_ptr<hls_viewers>> viewers_;
     std::vector<vu_ptr> idle_;
     std::size_t open_ = 0;
@@ -564,12 +568,25 @@ run_stats run_scenario(const scenario& sc, const run_options& options) {
     const tcp::endpoint target = results.begin()->endpoint();
     const std::size_t n = std::max<std::size_t>(1, options.threads);
     const auto start = options.start.value_or(clock_type::now() + std::chrono::milliseconds(20));
+    // Tracks: a phase with `start` begins a track that runs beside the others from that offset;
+    // a phase without follows the one before it in its track. Each track has its own loops.
+    std::vector<std::pair<duration, std::vector<phase>>> tracks;
+    for (const auto& ph : sc.phases) {
+        if (tracks.empty() || ph.start) {
+            tracks.emplace_back(ph.start.value_or(duration{0}), std::vector<phase>{});
+        }
+        tracks.back().second.push_back(ph);
+    }
     std::vector<std::unique_ptr<worker>> workers;
-    for (std::size_t i = 0; i < n; ++i) {
-        workers.push_back(std::make_unique<worker>(sc, i, n, start, target, options.live));
+    for (const auto& [offset, phases] : tracks) {
+        for (std::size_t i = 0; i < n; ++i) {
+            workers.push_back(std::make_unique<worker>(
+                sc, phases, i, n, start + std::chrono::duration_cast<clock_type::duration>(offset),
+                start, target, options.live));
+        }
     }
     std::vector<std::thread> threads;
-    std::atomic<std::size_t> running{n};
+    std::atomic<std::size_t> running{workers.size()};
     for (auto& w : workers) {
         threads.emplace_back([&w, &running] {
             w->run();

@@ -454,7 +454,7 @@ parse_scenario(std::string_view text, std::string_view source,
         }
         if (auto r = only_keys(*t,
                                {"name", "executor", "rate", "start_rate", "ramp", "vus", "viewers",
-                                "playlist", "duration", "max_vus", "flow"},
+                                "playlist", "duration", "max_vus", "flow", "start"},
                                w);
             !r) {
             return r.err();
@@ -510,6 +510,13 @@ parse_scenario(std::string_view text, std::string_view source,
         p.max_vus = static_cast<std::size_t>(std::max(1.0, *max_vus));
         p.length = *length;
         p.ramp = *ramp;
+        if (t->contains("start")) {
+            auto st = time("start", "0s");
+            if (!st) {
+                return st.err();
+            }
+            p.start = *st;
+        }
         if (p.rate < 0 || p.rate > max_rate || p.start_rate < 0 || p.start_rate > max_rate) {
             return core::make_error(fmt::format("{}: rate must be in 0..{}", w, max_rate));
         }

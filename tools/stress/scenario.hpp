@@ -6,7 +6,8 @@
 //   target = "http://127.0.0.1:8080"
 //   duration = "10s"
 //   rate = 1000
-//   [[phases]]                  # run one after the other
+//   [[phases]]                  # run one after the other, unless `start` is given
+//   start = "0s"                # begins a track of its own at this offset, beside the others
 //   name = "steady"
 //   executor = "constant-arrival-rate"  # | ramping-arrival-rate | spike | constant-vus
 //   rate = "${rate}"            # arrivals per second (open model)
@@ -47,6 +48,7 @@
 #include <chrono>
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -91,6 +93,9 @@ struct phase {
     duration length{0};
     std::size_t max_vus = 1000;
     std::string flow;
+    /// `start`: this phase begins a track of its own, this long after the run starts, beside
+    /// the others (viewers, love and chat at once); without it, it follows the phase before.
+    std::optional<duration> start;
 
     /// Arrivals per second the open model wants at `t` since the phase began.
     [[nodiscard]] double rate_at(duration t) const;
