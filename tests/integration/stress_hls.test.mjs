@@ -64,3 +64,48 @@ describe('livehouse stress: hls viewers', {timeout: 180000}, () => {
         assert.ok(after - before >= sent, `the server saw ${after - before} of ${sent} requests`);
     });
 });
+
+describe('livehouse stress: a broadcast start (viewers + love + status at once)', {timeout: 180000}, () => {
+    const secret = 'stress-test-secret-0123456789abcdef0123456789';
+    let server;
+    let publisher;
+    let broadcast;
+
+    before(async () => {
+        server = await h.startServer({config: {auth: {token_secret: secret}}});
+        broadcast = await server.createBroadcast('spike');
+        publisher = h.publish({rtmpUrl: server.rtmpUrl, key: broadcast.stream_key});
+        await server.waitForPlaylist(broadcast.id, (p) => p.segments.length >= 3, {timeoutMs: 30000});
+    });
+    after(async () => {
+        await publisher?.stop();
+        await server?.stop();
+    });
+
+    it('passes, and the love the tappers were told was accepted is the broadcast\'s total', async () => {
+        const json = path.join(h.makeTempDir('livehouse-stress-spike-'), 'report.json');
+        const scenario = path.join(h.SOURCE_DIR, 'scenarios', 'broadcast_start_spike.toml');
+        const args = ['stress', scenario, '--quiet', '--json', json, '--threads', '2',
+                      '--set', `target=${server.baseUrl}`, '--set', `broadcast=${broadcast.id}`,
+                      '--set', `token_secret=${secret}`, '--set', 'viewers=200', '--set', 'tappers=100',
+                      '--set', 'rate=500', '--set', 'ramp=2s', '--set', 'duration=10s'];
+        const r = await new Promise((resolve) => {
+            const p = spawn(h.serverBinary(), args, {stdio: ['ignore', 'pipe', 'pipe']});
+            let out = '';
+            p.stdout.on('data', (d) => { out += d; });
+            p.stderr.on('data', (d) => { out += d; });
+            p.on('close', (code) => resolve({code, out}));
+        });
+        const report = JSON.parse(fs.readFileSync(json, 'utf8'));
+        assert.equal(r.code, 0, `${r.out}\n${server.context()}`);
+        assert.equal(report.viewers.started, 200);
+        assert.equal(report.love.tappers, 100);
+        assert.ok(report.love.batches >= 300, `${report.love.batches} love batches`);
+        assert.ok(report.love.accepted > 0 && report.love.accepted <= report.love.sent);
+        assert.ok(report.steps.status.requests >= 3000, `${report.steps.status.requests} status polls`);
+        // Exactness (issue 5): every tap the server answered as accepted is in its total.
+        const total = (await server.get(`/api/v1/broadcasts/${broadcast.id}/love`)).json().total;
+        assert.equal(total, report.love.accepted);
+    });
+});
+

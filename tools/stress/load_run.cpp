@@ -2,6 +2,7 @@
 #include "stress/load_run.hpp"
 
 #include "stress/hls_viewer.hpp"
+#include "stress/love_tapper.hpp"
 #include "stress/recorder.hpp"
 
 #include <algorithm>
@@ -67,6 +68,7 @@ void viewer_stats::merge(const viewer_stats& o) {
 
 void run_stats::merge(const run_stats& o) {
     viewers.merge(o.viewers);
+    love.merge(o.love);
     for (const auto& [name, s] : o.steps) {
         steps[name].merge(s);
     }
@@ -148,6 +150,28 @@ class worker {
         phase_end_ = phase_begin_ + ph.length;
         // This loop's share of the connection bound (at least one).
         max_open_ = std::max<std::size_t>(1, (ph.max_vus + threads_ - 1 - index_) / threads_);
+        if (ph.kind == executor::love_tappers) {
+            const std::size_t total = ph.vus;
+            const std::size_t mine = total / threads_ + (index_ < total % threads_ ? 1 : 0);
+            const auto step = std::chrono::duration_cast<clock_type::duration>(ph.ramp) /
+                              static_cast<std::int64_t>(std::max<std::size_t>(1, total));
+            love_tappers_options o;
+            o.host_header = host_header_;
+            o.broadcast = ph.broadcast;
+            o.token_secret = ph.token_secret;
+            o.taps_per_second = ph.taps_per_second;
+            o.count = mine;
+            o.first_id = index_ + 1;
+            o.id_step = threads_;
+            o.first_join = phase_begin_ + step * static_cast<std::int64_t>(index_);
+            o.join_every = step * static_cast<std::int64_t>(threads_);
+            o.end = phase_end_;
+            tappers_.push_back(std::make_unique<love_tappers>(ioc_, rec_, target_, std::move(o)));
+            tappers_.back()->start();
+            timer_.expires_at(phase_end_);
+            timer_.async_wait([this, p](beast::error_code) { begin_phase(p + 1); });
+            return;
+        }
         if (ph.kind == executor::hls_viewers) {
             // Viewer j (of all loops) joins at ramp * j / viewers; this loop takes every
             // threads_-th, from its index.
@@ -538,6 +562,7 @@ class worker {
     run_stats stats_;
     recorder rec_{stats_, run_start_, live_};
     std::vector<std::unique_ptr<hls_viewers>> viewers_;
+    std::vector<std::unique_ptr<love_tappers>> tappers_;
     std::vector<vu_ptr> idle_;
     std::size_t open_ = 0;
     std::size_t max_open_ = 1;

@@ -71,9 +71,24 @@ struct event_result {
     int exit_code = -1; ///< -1: could not be started, or killed by a signal
 };
 
+/// What the love tappers (love_tapper.hpp) sent and what the server counted of it.
+struct love_stats {
+    std::uint64_t tappers = 0;
+    std::uint64_t batches = 0;  ///< answered 200
+    std::uint64_t sent = 0;     ///< taps in those batches
+    std::uint64_t accepted = 0; ///< taps the server said it counted
+    void merge(const love_stats& o) {
+        tappers += o.tappers;
+        batches += o.batches;
+        sent += o.sent;
+        accepted += o.accepted;
+    }
+};
+
 struct run_stats {
     std::map<std::string, step_stats> steps;
     viewer_stats viewers;
+    love_stats love;
     std::vector<event_result> events;
     std::uint64_t iterations = 0;
     std::uint64_t dropped = 0;

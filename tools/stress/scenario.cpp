@@ -136,9 +136,12 @@ core::result<executor> parse_executor(std::string_view s, std::string_view where
     if (s == "hls-viewers") {
         return executor::hls_viewers;
     }
+    if (s == "love-tappers") {
+        return executor::love_tappers;
+    }
     return core::make_error(fmt::format(
         "{}: executor \"{}\": expected constant-arrival-rate, ramping-arrival-rate, spike, "
-        "constant-vus or hls-viewers",
+        "constant-vus, hls-viewers or love-tappers",
         where, s));
 }
 
@@ -167,6 +170,7 @@ double phase::rate_at(duration t) const {
         return rate * static_cast<double>(t.count()) / static_cast<double>(ramp.count());
     case executor::constant_vus:
     case executor::hls_viewers:
+    case executor::love_tappers:
         return 0;
     }
     return 0;
@@ -454,7 +458,8 @@ parse_scenario(std::string_view text, std::string_view source,
         }
         if (auto r = only_keys(*t,
                                {"name", "executor", "rate", "start_rate", "ramp", "vus", "viewers",
-                                "playlist", "duration", "max_vus", "flow", "start"},
+                                "playlist", "duration", "max_vus", "flow", "start", "broadcast",
+                                "taps_per_second", "token_secret"},
                                w);
             !r) {
             return r.err();
@@ -522,6 +527,32 @@ parse_scenario(std::string_view text, std::string_view source,
         }
         if (p.vus > max_vus_limit || p.max_vus > max_vus_limit) {
             return core::make_error(fmt::format("{}: at most {} VUs", w, max_vus_limit));
+        }
+        if (p.kind == executor::love_tappers) {
+            if (p.vus == 0) {
+                return core::make_error(fmt::format("{}: love-tappers needs viewers > 0", w));
+            }
+            for (const auto& [key, field] : {std::pair{"broadcast", &p.broadcast},
+                                             std::pair{"token_secret", &p.token_secret}}) {
+                if (const auto* n = t->get(key)) {
+                    auto v = text_of(*n, sc.vars, fmt::format("{}.{}", w, key));
+                    if (!v) {
+                        return v.err();
+                    }
+                    *field = std::move(*v);
+                }
+            }
+            auto tps = number("taps_per_second", 3);
+            if (!tps) {
+                return tps.err();
+            }
+            p.taps_per_second = *tps;
+            if (p.broadcast.empty() || p.taps_per_second <= 0 || p.taps_per_second > 1000) {
+                return core::make_error(fmt::format(
+                    "{}: love-tappers needs a broadcast and taps_per_second in (0, 1000]", w));
+            }
+            sc.phases.push_back(std::move(p));
+            continue;
         }
         if (p.kind == executor::hls_viewers) {
             if (p.vus == 0) {

@@ -16,6 +16,8 @@
 //   vus = 10                    # constant-vus (closed model): this many loop the flow
 //   viewers = 500               # hls-viewers: players of one live playlist, joining evenly
 //   playlist = "/hls/${id}/index.m3u8"   # over `ramp` (hls_viewer.hpp)
+//   broadcast = "${id}"         # love-tappers: `viewers` tap hearts as the watch page does
+//   taps_per_second = 3         # (love_tapper.hpp); token_secret mints their user tokens
 //   duration = "${duration}"
 //   max_vus = 1000              # open model: connections at most; arrivals beyond are dropped
 //   flow = "status"
@@ -79,17 +81,21 @@ enum class executor {
     ramping_arrival_rate,
     spike,
     constant_vus,
-    hls_viewers
+    hls_viewers,
+    love_tappers
 };
 
 struct phase {
     std::string name;
     executor kind = executor::constant_arrival_rate;
-    double rate = 0;       ///< arrivals per second (open models)
-    double start_rate = 0; ///< ramping-arrival-rate
-    duration ramp{0};      ///< spike
-    std::size_t vus = 0;   ///< constant-vus; hls-viewers: the viewers (key `viewers`)
-    std::string playlist;  ///< hls-viewers: the live playlist's path
+    double rate = 0;            ///< arrivals per second (open models)
+    double start_rate = 0;      ///< ramping-arrival-rate
+    duration ramp{0};           ///< spike
+    std::size_t vus = 0;        ///< constant-vus; hls-viewers: the viewers (key `viewers`)
+    std::string playlist;       ///< hls-viewers: the live playlist's path
+    std::string broadcast;      ///< love-tappers: the broadcast's id
+    double taps_per_second = 3; ///< love-tappers: per tapper
+    std::string token_secret;   ///< love-tappers: HS256 key to mint user tokens ("": guests)
     duration length{0};
     std::size_t max_vus = 1000;
     std::string flow;

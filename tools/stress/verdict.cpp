@@ -164,6 +164,10 @@ std::string summary_text(const scenario& sc, const run_stats& stats, const verdi
                         ms(static_cast<double>(vs.stall_time.percentile(0.99))), vs.segments,
                         static_cast<double>(vs.bytes) / 1e6);
     }
+    if (const auto& ls = stats.love; ls.tappers > 0) {
+        out += fmt::format("love: {} tappers, {} batches, {} taps sent, {} accepted\n", ls.tappers,
+                           ls.batches, ls.sent, ls.accepted);
+    }
     for (const auto& e : stats.events) {
         out += fmt::format("event: {} at {:.1f} s (due {:.1f} s), exit {}, took {:.2f} s: {}\n",
                            e.name, e.ran_at_s, e.at_s, e.exit_code, e.took_s, e.command);
@@ -279,6 +283,10 @@ std::string report_json(const scenario& sc, const run_stats& stats, const verdic
                 {"timeline", timeline},
                 {"thresholds", thresholds},
                 {"passed", v.passed()}};
+    out["love"] = {{"tappers", stats.love.tappers},
+                   {"batches", stats.love.batches},
+                   {"sent", stats.love.sent},
+                   {"accepted", stats.love.accepted}};
     json events = json::array();
     for (const auto& e : stats.events) {
         events.push_back({{"name", e.name},
