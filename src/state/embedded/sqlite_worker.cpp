@@ -86,21 +86,14 @@ sqlite_worker::open(const std::string& path, std::string_view component, const c
             return r.err().wrap(path);
         }
     }
-    // Checkpoints off the commit path (sqlite_checkpointer.hpp).
-    auto checkpointer = sqlite_checkpointer::attach(db, path, component);
-    if (!checkpointer) {
-        sqlite3_close(db);
-        return checkpointer.err();
-    }
-    return std::unique_ptr<sqlite_worker>(new sqlite_worker(db, std::move(*checkpointer), component,
-                                                            queue_limit, std::move(queue_full)));
+    return std::unique_ptr<sqlite_worker>(
+        new sqlite_worker(db, component, queue_limit, std::move(queue_full)));
 }
 
-sqlite_worker::sqlite_worker(sqlite3* db, std::unique_ptr<sqlite_checkpointer> checkpointer,
-                             std::string_view component, std::size_t queue_limit,
+sqlite_worker::sqlite_worker(sqlite3* db, std::string_view component, std::size_t queue_limit,
                              std::string queue_full)
-    : db_(db), checkpointer_(std::move(checkpointer)), component_(component),
-      queue_limit_(queue_limit), queue_full_(std::move(queue_full)), thread_([this] { loop(); }) {}
+    : db_(db), component_(component), queue_limit_(queue_limit), queue_full_(std::move(queue_full)),
+      thread_([this] { loop(); }) {}
 
 sqlite_worker::~sqlite_worker() {
     close();
@@ -116,7 +109,6 @@ void sqlite_worker::close() {
     }
     cv_.notify_all();
     thread_.join();
-    checkpointer_.reset(); // its hook off the writer's connection before that closes
     sqlite3_close(db_);
     db_ = nullptr;
 }

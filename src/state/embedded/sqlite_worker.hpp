@@ -9,12 +9,10 @@
 // Queue policy: at most `queue_limit` calls wait; past that a call fails at once with the
 // store's `queue_full` error, never blocks.
 //
-// Completions run on the worker thread. WAL checkpoints run on their own thread and connection
-// (sqlite_checkpointer.hpp), not inside a commit.
+// Completions run on the worker thread.
 #pragma once
 
 #include "core/result.hpp"
-#include "state/embedded/sqlite_checkpointer.hpp"
 #include "state/shared_state.hpp"
 
 #include <condition_variable>
@@ -104,13 +102,12 @@ class sqlite_worker {
         std::function<void(const core::error&)> fail; ///< the batch's commit failed
     };
 
-    sqlite_worker(sqlite3* db, std::unique_ptr<sqlite_checkpointer> checkpointer,
-                  std::string_view component, std::size_t queue_limit, std::string queue_full);
+    sqlite_worker(sqlite3* db, std::string_view component, std::size_t queue_limit,
+                  std::string queue_full);
     bool enqueue(task t);
     void loop();
 
     sqlite3* db_;
-    std::unique_ptr<sqlite_checkpointer> checkpointer_;
     const std::string component_;
     const std::size_t queue_limit_;
     const std::string queue_full_;
