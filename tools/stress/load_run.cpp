@@ -1,6 +1,7 @@
 // load_run (see load_run.hpp).
 #include "stress/load_run.hpp"
 
+#include "codec/http/response_reader.hpp"
 #include "stress/hls_viewer.hpp"
 #include "stress/love_tapper.hpp"
 #include "stress/recorder.hpp"
@@ -36,6 +37,7 @@ namespace {
 constexpr auto request_timeout = std::chrono::seconds(10);
 constexpr auto drain_limit = std::chrono::seconds(10);
 constexpr std::uint64_t body_limit = 64 * 1024 * 1024;
+constexpr std::size_t read_bytes = 16 * 1024; ///< per connection
 
 } // namespace
 
@@ -119,11 +121,14 @@ class worker {
         // The loop's own executor type, not any_io_executor: every asynchronous operation
         // copies the executor, and copying the type-erased one showed as ~6 % of a run.
         beast::basic_stream<tcp, asio::io_context::executor_type> stream;
-        beast::flat_buffer buffer;
         std::string wire;                     ///< a dynamic step's request bytes
         const std::string* sending = nullptr; ///< the bytes being written (wire or a cached one)
         bool head = false;
-        std::optional<http::response_parser<http::string_body>> parser;
+        codec::http::response_reader reader{{.max_head_bytes = 64 * 1024,
+                                             .max_body_bytes = body_limit,
+                                             .max_capture_bytes = 16 << 20}};
+        std::unique_ptr<char[]> rbuf = std::make_unique_for_overwrite<char[]>(read_bytes);
+        bool leftover = false; ///< bytes after the response: the connection is not reused
         asio::steady_timer think;
         bool connected = false;
         const std::vector<step>* flow = nullptr;
@@ -343,16 +348,46 @@ class worker {
                                   fail(v, ec == beast::error::timeout ? "timeout" : "write");
                                   return;
                               }
-                              v->parser.emplace();
-                              v->parser->body_limit(body_limit);
-                              if (v->head) {
-                                  v->parser->skip(true);
-                              }
-                              http::async_read(v->stream, v->buffer, *v->parser,
-                                               [this, v](beast::error_code e, std::size_t) {
-                                                   on_response(v, e);
-                                               });
+                              const auto& st = (*v->flow)[v->at];
+                              v->reader.reset(v->head, !st.extract.empty());
+                              v->leftover = false;
+                              read_response(v);
                           });
+    }
+
+    /// Reads until the response is complete (codec/http/response_reader: the fields are looked
+    /// at, not kept — a general parser's heap element per field was the largest cost here).
+    void read_response(const vu_ptr& v) {
+        // No new deadline per read: the one set before the write covers the whole exchange
+        // (a 10 s request timeout), and re-arming the stream's timer per read costs a timer
+        // queue update each time.
+        v->stream.async_read_some(asio::buffer(v->rbuf.get(), read_bytes),
+                                  [this, v](beast::error_code ec, std::size_t n) {
+                                      if (ec == asio::error::eof) {
+                                          v->reader.finish_at_eof();
+                                          if (v->reader.done()) {
+                                              on_response(v, {});
+                                          } else {
+                                              fail(v, "read");
+                                          }
+                                          return;
+                                      }
+                                      if (ec) {
+                                          fail(v, ec == beast::error::timeout ? "timeout" : "read");
+                                          return;
+                                      }
+                                      const auto used = v->reader.feed({v->rbuf.get(), n});
+                                      if (v->reader.failed()) {
+                                          fail(v, "protocol");
+                                          return;
+                                      }
+                                      if (v->reader.done()) {
+                                          v->leftover = used < n;
+                                          on_response(v, {});
+                                          return;
+                                      }
+                                      read_response(v);
+                                  });
     }
 
     /// The request's bytes (RFC 9112 §3, §6.2): request line, Host, the step's headers (any
@@ -385,16 +420,14 @@ class worker {
         }
         const auto now = clock_type::now();
         const auto& s = (*v->flow)[v->at];
-        const auto& msg = v->parser->get();
-        const int status = static_cast<int>(msg.result_int());
+        const int status = v->reader.status();
         const bool ok = s.expect_status == 0 ? status < 400 : status == s.expect_status;
-        const bool extracted = !ok || s.extract.empty() || extract(s, msg.body(), v->vars);
+        const bool extracted = !ok || s.extract.empty() || extract(s, v->reader.body(), v->vars);
         rec_.request(s.name, v->intended, now, status,
                      !ok          ? "status"
                      : !extracted ? "extract"
                                   : "");
-        const bool keep = msg.keep_alive();
-        v->parser.reset();
+        const bool keep = v->reader.keep_alive() && !v->leftover;
         if (!keep) {
             close(v);
             v->connected = false;
