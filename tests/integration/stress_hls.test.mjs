@@ -10,6 +10,17 @@ import {after, before, describe, it} from 'node:test';
 
 import * as h from './lib/harness.mjs';
 
+/** Runs `livehouse <args>`; resolves {code, out} (stdout and stderr together). */
+function runStress(args) {
+    return new Promise((resolve) => {
+        const p = spawn(h.serverBinary(), args, {stdio: ['ignore', 'pipe', 'pipe']});
+        let out = '';
+        p.stdout.on('data', (d) => { out += d; });
+        p.stderr.on('data', (d) => { out += d; });
+        p.on('close', (code) => resolve({code, out}));
+    });
+}
+
 describe('livehouse stress: hls viewers', {timeout: 180000}, () => {
     let server;
     let publisher;
@@ -33,13 +44,7 @@ describe('livehouse stress: hls viewers', {timeout: 180000}, () => {
         const args = ['stress', scenario, '--quiet', '--json', json, '--threads', '2',
                       '--set', `target=${server.baseUrl}`, '--set', `broadcast=${broadcast.id}`,
                       '--set', 'viewers=500', '--set', 'duration=20s', '--set', 'ramp=5s'];
-        const r = await new Promise((resolve) => {
-            const p = spawn(h.serverBinary(), args, {stdio: ['ignore', 'pipe', 'pipe']});
-            let out = '';
-            p.stdout.on('data', (d) => { out += d; });
-            p.stderr.on('data', (d) => { out += d; });
-            p.on('close', (code) => resolve({code, out}));
-        });
+        const r = await runStress(args);
         const report = JSON.parse(fs.readFileSync(json, 'utf8'));
         const v = report.viewers;
         assert.equal(v.joined, 500, r.out);
@@ -89,13 +94,7 @@ describe('livehouse stress: a broadcast start (viewers + love + status at once)'
                       '--set', `target=${server.baseUrl}`, '--set', `broadcast=${broadcast.id}`,
                       '--set', `token_secret=${secret}`, '--set', 'viewers=200', '--set', 'tappers=100',
                       '--set', 'rate=500', '--set', 'ramp=2s', '--set', 'duration=10s'];
-        const r = await new Promise((resolve) => {
-            const p = spawn(h.serverBinary(), args, {stdio: ['ignore', 'pipe', 'pipe']});
-            let out = '';
-            p.stdout.on('data', (d) => { out += d; });
-            p.stderr.on('data', (d) => { out += d; });
-            p.on('close', (code) => resolve({code, out}));
-        });
+        const r = await runStress(args);
         const report = JSON.parse(fs.readFileSync(json, 'utf8'));
         assert.equal(r.code, 0, `${r.out}\n${server.context()}`);
         assert.equal(report.viewers.started, 200);
