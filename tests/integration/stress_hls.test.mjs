@@ -70,7 +70,7 @@ describe('livehouse stress: hls viewers', {timeout: 180000}, () => {
     });
 });
 
-describe('livehouse stress: a broadcast start (viewers + love + status at once)', {timeout: 180000}, () => {
+describe('livehouse stress: a broadcast start (viewers + love + chat + status at once)', {timeout: 180000}, () => {
     const secret = 'stress-test-secret-0123456789abcdef0123456789';
     let server;
     let publisher;
@@ -105,6 +105,10 @@ describe('livehouse stress: a broadcast start (viewers + love + status at once)'
         // Exactness (issue 5): every tap the server answered as accepted is in its total.
         const total = (await server.get(`/api/v1/broadcasts/${broadcast.id}/love`)).json().total;
         assert.equal(total, report.love.accepted);
+        // The chat room (200 clients, 20 senders): every acknowledged message reached everyone.
+        assert.equal(report.chat.joined, 200);
+        assert.ok(report.chat.acked > 0);
+        assert.equal(report.chat.delivered, report.chat.acked * 200);
     });
 });
 

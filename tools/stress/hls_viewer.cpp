@@ -65,40 +65,21 @@ hls_viewers::hls_viewers(asio::io_context& ioc, recorder& rec, tcp::endpoint tar
     : ioc_(ioc), rec_(rec), target_(target), options_(std::move(options)),
       base_(options_.playlist.substr(0, options_.playlist.rfind('/') + 1)),
       scratch_(std::make_unique_for_overwrite<char[]>(scratch_bytes)),
-      join_timer_(std::make_unique<asio::steady_timer>(ioc)) {}
+      joins_(ioc, options_.share, [this](std::size_t i) { join(i); }) {}
 
 hls_viewers::~hls_viewers() = default;
 
 void hls_viewers::start() {
-    if (options_.count == 0) {
-        return;
-    }
-    join_timer_->expires_at(options_.first_join);
-    join_timer_->async_wait([this](beast::error_code ec) {
-        if (!ec) {
-            join(0);
-        }
-    });
+    joins_.start();
 }
 
-void hls_viewers::join(std::size_t i) {
+void hls_viewers::join(std::size_t) {
     const auto now = clock_type::now();
-    if (now < options_.end) {
-        auto v = std::make_shared<viewer>(ioc_);
-        v->joined = now;
-        v->next_reload = now;
-        ++rec_.stats().viewers.joined;
-        load_playlist(v);
-    }
-    if (i + 1 < options_.count) {
-        join_timer_->expires_at(options_.first_join +
-                                options_.join_every * static_cast<std::int64_t>(i + 1));
-        join_timer_->async_wait([this, i](beast::error_code ec) {
-            if (!ec) {
-                join(i + 1);
-            }
-        });
-    }
+    auto v = std::make_shared<viewer>(ioc_);
+    v->joined = now;
+    v->next_reload = now;
+    ++rec_.stats().viewers.joined;
+    load_playlist(v);
 }
 
 std::string hls_viewers::resolve(std::string_view uri) const {
@@ -205,7 +186,7 @@ void hls_viewers::on_playlist(const std::shared_ptr<viewer>& v) {
     // of it when it did not; after an error, a player retries soon.
     const auto target = std::chrono::milliseconds(1000 * v->target_s);
     v->next_reload = !error.empty() ? now + std::chrono::seconds(1)
-                     : v->ended     ? options_.end
+                     : v->ended     ? options_.share.end
                      : added        ? now + target
                                     : now + target / 2;
     next(v);
@@ -213,7 +194,7 @@ void hls_viewers::on_playlist(const std::shared_ptr<viewer>& v) {
 
 void hls_viewers::next(const std::shared_ptr<viewer>& v) {
     const auto now = clock_type::now();
-    if (v->stopped || now >= options_.end) {
+    if (v->stopped || now >= options_.share.end) {
         stop(v);
         return;
     }
@@ -225,7 +206,7 @@ void hls_viewers::next(const std::shared_ptr<viewer>& v) {
         load_segment(v);
         return;
     }
-    v->timer.expires_at(std::min(v->next_reload, options_.end));
+    v->timer.expires_at(std::min(v->next_reload, options_.share.end));
     v->timer.async_wait([this, v](beast::error_code) { next(v); });
 }
 
@@ -340,7 +321,7 @@ void hls_viewers::stop(const std::shared_ptr<viewer>& v) {
     if (v->playing) {
         // Stalled when the run ended: counted too (with a quarter second of slack for the
         // request that was about to complete).
-        const double playhead = seconds_between(v->play_start, options_.end) - v->stalled_s;
+        const double playhead = seconds_between(v->play_start, options_.share.end) - v->stalled_s;
         if (playhead > v->buffered_s + 0.25) {
             auto& vs = rec_.stats().viewers;
             ++vs.stalls;

@@ -17,6 +17,7 @@
 // due); player-side figures in run_stats::viewers.
 #pragma once
 
+#include "stress/actor_share.hpp"
 #include "stress/recorder.hpp"
 
 #include <boost/asio/io_context.hpp>
@@ -29,11 +30,8 @@ namespace livehouse::stress {
 
 struct hls_viewers_options {
     std::string host_header;
-    std::string playlist;  ///< path of the live playlist
-    std::size_t count = 0; ///< viewers on this loop
-    std::chrono::steady_clock::time_point first_join;
-    std::chrono::steady_clock::duration join_every{}; ///< between two joins on this loop
-    std::chrono::steady_clock::time_point end;
+    std::string playlist; ///< path of the live playlist
+    actor_share share;    ///< this loop's viewers and their join times
 };
 
 class hls_viewers {
@@ -69,7 +67,7 @@ class hls_viewers {
     const hls_viewers_options options_;
     std::string base_; ///< the playlist's directory, for relative segment URIs
     std::unique_ptr<char[]> scratch_;
-    std::unique_ptr<boost::asio::steady_timer> join_timer_;
+    join_schedule joins_;
     std::size_t joined_ = 0;
 };
 

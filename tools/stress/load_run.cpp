@@ -2,6 +2,7 @@
 #include "stress/load_run.hpp"
 
 #include "codec/http/response_reader.hpp"
+#include "stress/chat_client.hpp"
 #include "stress/hls_viewer.hpp"
 #include "stress/love_tapper.hpp"
 #include "stress/recorder.hpp"
@@ -70,9 +71,26 @@ void viewer_stats::merge(const viewer_stats& o) {
     stall_time.merge(o.stall_time);
 }
 
+void chat_stats::merge(const chat_stats& o) {
+    clients += o.clients;
+    joined += o.joined;
+    sent += o.sent;
+    acked += o.acked;
+    received += o.received;
+    delivered += o.delivered;
+    skipped += o.skipped;
+    disconnects += o.disconnects;
+    malformed += o.malformed;
+    for (const auto& [k, v] : o.errors) {
+        errors[k] += v;
+    }
+    delivery.merge(o.delivery);
+}
+
 void run_stats::merge(const run_stats& o) {
     viewers.merge(o.viewers);
     love.merge(o.love);
+    chat.merge(o.chat);
     for (const auto& [name, s] : o.steps) {
         steps[name].merge(s);
     }
@@ -97,14 +115,14 @@ step_stats run_stats::total() const {
 
 namespace {
 
-/// One event loop's share of the run.
-class worker {
+/// One event loop's part of the run: slot `slot` of `slots` (every loop of every share).
+class loop_runner {
   public:
     /// `phases`: one track's phases, run one after the other from `start`.
-    worker(const scenario& sc, std::vector<phase> phases, std::size_t index, std::size_t threads,
-           clock_type::time_point start, clock_type::time_point run_start, tcp::endpoint target,
-           live_counters* live)
-        : sc_(sc), phases_(std::move(phases)), index_(index), threads_(threads), start_(start),
+    loop_runner(const scenario& sc, std::vector<phase> phases, std::size_t slot, std::size_t slots,
+                clock_type::time_point start, clock_type::time_point run_start,
+                tcp::endpoint target, live_counters* live)
+        : sc_(sc), phases_(std::move(phases)), slot_(slot), slots_(slots), start_(start),
           run_start_(run_start), target_(target), live_(live), timer_(ioc_) {}
 
     void run() {
@@ -160,51 +178,51 @@ class worker {
         phase_begin_ = phase_start(p);
         phase_end_ = phase_begin_ + ph.length;
         // This loop's share of the connection bound (at least one).
-        max_open_ = std::max<std::size_t>(1, (ph.max_vus + threads_ - 1 - index_) / threads_);
-        if (ph.kind == executor::love_tappers) {
-            const std::size_t total = ph.vus;
-            const std::size_t mine = total / threads_ + (index_ < total % threads_ ? 1 : 0);
-            const auto step = std::chrono::duration_cast<clock_type::duration>(ph.ramp) /
-                              static_cast<std::int64_t>(std::max<std::size_t>(1, total));
-            love_tappers_options o;
-            o.host_header = host_header_;
-            o.broadcast = ph.broadcast;
-            o.token_secret = ph.token_secret;
-            o.taps_per_second = ph.taps_per_second;
-            o.count = mine;
-            o.first_id = index_ + 1;
-            o.id_step = threads_;
-            o.first_join = phase_begin_ + step * static_cast<std::int64_t>(index_);
-            o.join_every = step * static_cast<std::int64_t>(threads_);
-            o.end = phase_end_;
-            tappers_.push_back(std::make_unique<love_tappers>(ioc_, rec_, target_, std::move(o)));
-            tappers_.back()->start();
-            timer_.expires_at(phase_end_);
-            timer_.async_wait([this, p](beast::error_code) { begin_phase(p + 1); });
-            return;
-        }
-        if (ph.kind == executor::hls_viewers) {
-            // Viewer j (of all loops) joins at ramp * j / viewers; this loop takes every
-            // threads_-th, from its index.
-            const std::size_t total = ph.vus;
-            const std::size_t mine = total / threads_ + (index_ < total % threads_ ? 1 : 0);
-            const auto step = std::chrono::duration_cast<clock_type::duration>(ph.ramp) /
-                              static_cast<std::int64_t>(std::max<std::size_t>(1, total));
-            hls_viewers_options o;
-            o.host_header = host_header_;
-            o.playlist = ph.playlist;
-            o.count = mine;
-            o.first_join = phase_begin_ + step * static_cast<std::int64_t>(index_);
-            o.join_every = step * static_cast<std::int64_t>(threads_);
-            o.end = phase_end_;
-            viewers_.push_back(std::make_unique<hls_viewers>(ioc_, rec_, target_, std::move(o)));
-            viewers_.back()->start();
+        max_open_ = std::max<std::size_t>(1, (ph.max_vus + slots_ - 1 - slot_) / slots_);
+        if (ph.kind == executor::love_tappers || ph.kind == executor::hls_viewers ||
+            ph.kind == executor::chat_clients) {
+            const auto share = share_of(ph.vus, ph.ramp, phase_begin_, phase_end_, slot_, slots_);
+            if (ph.kind == executor::love_tappers) {
+                love_tappers_options o;
+                o.host_header = host_header_;
+                o.broadcast = ph.broadcast;
+                o.token_secret = ph.token_secret;
+                o.taps_per_second = ph.taps_per_second;
+                o.share = share;
+                tappers_.push_back(
+                    std::make_unique<love_tappers>(ioc_, rec_, target_, std::move(o)));
+                tappers_.back()->start();
+            } else if (ph.kind == executor::hls_viewers) {
+                hls_viewers_options o;
+                o.host_header = host_header_;
+                o.playlist = ph.playlist;
+                o.share = share;
+                viewers_.push_back(
+                    std::make_unique<hls_viewers>(ioc_, rec_, target_, std::move(o)));
+                viewers_.back()->start();
+            } else {
+                chat_clients_options o;
+                o.host_header = host_header_;
+                o.broadcast = ph.broadcast;
+                o.token_secret = ph.token_secret;
+                o.send_rate = ph.send_rate;
+                o.senders = ph.senders;
+                o.message_bytes = ph.message_bytes;
+                o.share = share;
+                // Everyone is in before the first message; the last second is for delivery.
+                o.send_from =
+                    phase_begin_ + std::chrono::duration_cast<clock_type::duration>(ph.ramp);
+                o.send_until = std::max(o.send_from, phase_end_ - std::chrono::seconds(1));
+                chatters_.push_back(
+                    std::make_unique<chat_clients>(ioc_, rec_, target_, std::move(o)));
+                chatters_.back()->start();
+            }
             timer_.expires_at(phase_end_);
             timer_.async_wait([this, p](beast::error_code) { begin_phase(p + 1); });
             return;
         }
         if (ph.kind == executor::constant_vus) {
-            const std::size_t mine = ph.vus / threads_ + (index_ < ph.vus % threads_ ? 1 : 0);
+            const std::size_t mine = ph.vus / slots_ + (slot_ < ph.vus % slots_ ? 1 : 0);
             for (std::size_t i = 0; i < mine; ++i) {
                 auto v = std::make_shared<vu>(ioc_);
                 ++open_;
@@ -216,7 +234,7 @@ class worker {
             timer_.async_wait([this, p](beast::error_code) { begin_phase(p + 1); });
             return;
         }
-        // Open model: this loop starts every threads_-th arrival, offset by its index, so the
+        // Open model: this loop starts every slots_-th arrival, offset by its index, so the
         // loops together follow the rate exactly.
         next_arrival_ = phase_begin_;
         arrival_index_ = 0;
@@ -238,7 +256,7 @@ class worker {
     }
 
     void skip_to_mine() {
-        while (arrival_index_ % threads_ != index_) {
+        while (arrival_index_ % slots_ != slot_) {
             advance_arrival();
         }
     }
@@ -248,7 +266,7 @@ class worker {
         // Every arrival due by now starts now (a late timer must not lose arrivals).
         while (next_arrival_ <= now && next_arrival_ < phase_end_) {
             launch(next_arrival_);
-            for (std::size_t i = 0; i < threads_; ++i) {
+            for (std::size_t i = 0; i < slots_; ++i) {
                 advance_arrival();
             }
         }
@@ -284,7 +302,7 @@ class worker {
 
     void start_iteration(const vu_ptr& v, clock_type::time_point intended, std::size_t p) {
         if (v->id == 0) {
-            v->id = index_ + 1 + threads_ * vus_made_++; // unique across loops, from 1
+            v->id = slot_ + 1 + slots_ * vus_made_++; // unique across loops, from 1
         }
         v->vars.clear();
         v->vars["__vu"] = fmt::format("{}", v->id);
@@ -609,8 +627,8 @@ class worker {
 
     const scenario& sc_;
     const std::vector<phase> phases_;
-    const std::size_t index_;
-    const std::size_t threads_;
+    const std::size_t slot_;
+    const std::size_t slots_;
     const clock_type::time_point start_;     ///< this track's start
     const clock_type::time_point run_start_; ///< the run's (seconds in the timeline count from it)
     const tcp::endpoint target_;
@@ -623,6 +641,7 @@ class worker {
     std::vector<std::unique_ptr<hls_viewers>> viewers_;
     std::unordered_map<const step*, std::string> wire_cache_;
     std::vector<std::unique_ptr<love_tappers>> tappers_;
+    std::vector<std::unique_ptr<chat_clients>> chatters_;
     std::vector<vu_ptr> idle_;
     std::size_t open_ = 0;
     std::size_t max_open_ = 1;
@@ -662,12 +681,14 @@ run_stats run_scenario(const scenario& sc, const run_options& options) {
         }
         tracks.back().second.push_back(ph);
     }
-    std::vector<std::unique_ptr<worker>> workers;
+    const std::size_t shares = std::max<std::size_t>(1, options.share_count);
+    std::vector<std::unique_ptr<loop_runner>> workers;
     for (const auto& [offset, phases] : tracks) {
         for (std::size_t i = 0; i < n; ++i) {
-            workers.push_back(std::make_unique<worker>(
-                sc, phases, i, n, start + std::chrono::duration_cast<clock_type::duration>(offset),
-                start, target, options.live));
+            workers.push_back(std::make_unique<loop_runner>(
+                sc, phases, options.share_index * n + i, shares * n,
+                start + std::chrono::duration_cast<clock_type::duration>(offset), start, target,
+                options.live));
         }
     }
     std::vector<std::thread> threads;

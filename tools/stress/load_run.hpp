@@ -85,10 +85,27 @@ struct love_stats {
     }
 };
 
+/// What the chat clients (chat_client.hpp) saw of the room.
+struct chat_stats {
+    std::uint64_t clients = 0;     ///< that tried to join
+    std::uint64_t joined = 0;      ///< got their history
+    std::uint64_t sent = 0;        ///< messages written
+    std::uint64_t acked = 0;       ///< of those, acknowledged by the server
+    std::uint64_t received = 0;    ///< room messages received, all clients together
+    std::uint64_t delivered = 0;   ///< of those, sent by this tester (stamped): latency known
+    std::uint64_t skipped = 0;     ///< messages the server said it did not deliver ("skipped")
+    std::uint64_t disconnects = 0; ///< connections lost or closed by the server before the end
+    std::uint64_t malformed = 0;   ///< text frames that were not a JSON object with a type
+    std::map<std::string, std::uint64_t> errors; ///< disconnects by kind, errors without a ref
+    core::latency_histogram delivery;            ///< send (wall clock) -> receipt, µs
+    void merge(const chat_stats& o);
+};
+
 struct run_stats {
     std::map<std::string, step_stats> steps;
     viewer_stats viewers;
     love_stats love;
+    chat_stats chat;
     std::vector<event_result> events;
     std::uint64_t iterations = 0;
     std::uint64_t dropped = 0;
@@ -109,6 +126,11 @@ struct live_counters {
 
 struct run_options {
     std::size_t threads = 1;
+    /// This process's part of a run spread over several (`livehouse stress --worker`): it is
+    /// share `share_index` of `share_count`, and its loops take their turns among all loops of
+    /// all shares (arrivals, VUs, viewers), so the shares together run the scenario once.
+    std::size_t share_index = 0;
+    std::size_t share_count = 1;
     /// When the first phase starts (default: 20 ms from the call); events are timed from it.
     std::optional<std::chrono::steady_clock::time_point> start;
     live_counters* live = nullptr; ///< optional

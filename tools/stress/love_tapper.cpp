@@ -1,7 +1,7 @@
 // love_tappers (see love_tapper.hpp).
 #include "stress/love_tapper.hpp"
 
-#include "codec/jwt/hs256.hpp"
+#include "stress/user_token.hpp"
 
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -47,44 +47,25 @@ struct love_tappers::tapper {
 love_tappers::love_tappers(asio::io_context& ioc, recorder& rec, tcp::endpoint target,
                            love_tappers_options options)
     : ioc_(ioc), rec_(rec), target_(target), options_(std::move(options)),
-      join_timer_(std::make_unique<asio::steady_timer>(ioc)) {}
+      joins_(ioc, options_.share, [this](std::size_t i) { join(i); }) {}
 
 love_tappers::~love_tappers() = default;
 
 void love_tappers::start() {
-    if (options_.count == 0) {
-        return;
-    }
-    join_timer_->expires_at(options_.first_join);
-    join_timer_->async_wait([this](beast::error_code ec) {
-        if (!ec) {
-            join(0);
-        }
-    });
+    joins_.start();
 }
 
 void love_tappers::join(std::size_t i) {
-    if (clock_type::now() < options_.end) {
-        auto t = std::make_shared<tapper>(ioc_);
-        t->id = options_.first_id + options_.id_step * i;
-        ++rec_.stats().love.tappers;
-        get_token(t);
-    }
-    if (i + 1 < options_.count) {
-        join_timer_->expires_at(options_.first_join +
-                                options_.join_every * static_cast<std::int64_t>(i + 1));
-        join_timer_->async_wait([this, i](beast::error_code ec) {
-            if (!ec) {
-                join(i + 1);
-            }
-        });
-    }
+    auto t = std::make_shared<tapper>(ioc_);
+    t->id = options_.share.id(i);
+    ++rec_.stats().love.tappers;
+    get_token(t);
 }
 
 void love_tappers::send(const std::shared_ptr<tapper>& t, std::string step, std::string method,
                         std::string target, std::string body,
                         std::function<void(int, const std::string&)> done) {
-    if (t->stopped || clock_type::now() >= options_.end) {
+    if (t->stopped || clock_type::now() >= options_.share.end) {
         stop(t);
         return;
     }
@@ -150,14 +131,8 @@ void love_tappers::send(const std::shared_ptr<tapper>& t, std::string step, std:
 void love_tappers::get_token(const std::shared_ptr<tapper>& t) {
     t->due = clock_type::now();
     if (!options_.token_secret.empty()) {
-        // The same claims the guest endpoint mints (services/auth/user_tokens.hpp).
-        const auto now_s = std::chrono::duration_cast<std::chrono::seconds>(
-                               std::chrono::system_clock::now().time_since_epoch())
-                               .count();
-        auto token = codec::jwt::sign(nlohmann::json{{"sub", fmt::format("stress-{}", t->id)},
-                                                     {"name", fmt::format("tapper {}", t->id)},
-                                                     {"exp", now_s + 86400}},
-                                      options_.token_secret);
+        auto token = mint_user_token(options_.token_secret, fmt::format("stress-{}", t->id),
+                                     fmt::format("tapper {}", t->id));
         if (!token) {
             rec_.request("token", t->due, clock_type::now(), 0, "token");
             stop(t);
@@ -204,7 +179,7 @@ void love_tappers::get_status(const std::shared_ptr<tapper>& t) {
 
 void love_tappers::schedule_batch(const std::shared_ptr<tapper>& t) {
     const auto next = t->last_batch + batch_every;
-    if (next >= options_.end) {
+    if (next >= options_.share.end) {
         stop(t);
         return;
     }

@@ -9,6 +9,7 @@
 // Requests count in the steps "guest" (when no secret), "status" and "love".
 #pragma once
 
+#include "stress/actor_share.hpp"
 #include "stress/recorder.hpp"
 
 #include <boost/asio/io_context.hpp>
@@ -24,12 +25,7 @@ struct love_tappers_options {
     std::string broadcast;
     std::string token_secret;
     double taps_per_second = 3;
-    std::size_t count = 0;      ///< tappers on this loop
-    std::uint64_t first_id = 1; ///< tapper ids: first_id, first_id + id_step, ...
-    std::uint64_t id_step = 1;
-    std::chrono::steady_clock::time_point first_join;
-    std::chrono::steady_clock::duration join_every{};
-    std::chrono::steady_clock::time_point end;
+    actor_share share; ///< this loop's tappers, their ids and join times
 };
 
 class love_tappers {
@@ -58,7 +54,7 @@ class love_tappers {
     recorder& rec_;
     const boost::asio::ip::tcp::endpoint target_;
     const love_tappers_options options_;
-    std::unique_ptr<boost::asio::steady_timer> join_timer_;
+    join_schedule joins_;
 };
 
 } // namespace livehouse::stress

@@ -139,9 +139,12 @@ core::result<executor> parse_executor(std::string_view s, std::string_view where
     if (s == "love-tappers") {
         return executor::love_tappers;
     }
+    if (s == "chat-clients") {
+        return executor::chat_clients;
+    }
     return core::make_error(fmt::format(
         "{}: executor \"{}\": expected constant-arrival-rate, ramping-arrival-rate, spike, "
-        "constant-vus, hls-viewers or love-tappers",
+        "constant-vus, hls-viewers, love-tappers or chat-clients",
         where, s));
 }
 
@@ -171,6 +174,7 @@ double phase::rate_at(duration t) const {
     case executor::constant_vus:
     case executor::hls_viewers:
     case executor::love_tappers:
+    case executor::chat_clients:
         return 0;
     }
     return 0;
@@ -224,12 +228,15 @@ core::result<threshold> parse_threshold(std::string_view metric, std::string_vie
     }
     t.metric = std::string(name);
     static const std::set<std::string_view> metrics = {
-        "http_req_duration", "http_req_failed", "http_reqs",   "dropped_iterations",
-        "iterations",        "hls_stalls",      "hls_startup", "hls_viewers_started"};
+        "http_req_duration", "http_req_failed", "http_reqs",      "dropped_iterations",
+        "iterations",        "hls_stalls",      "hls_startup",    "hls_viewers_started",
+        "chat_delivery",     "chat_joined",     "chat_delivered", "chat_skipped",
+        "chat_disconnects"};
     if (!metrics.contains(name)) {
         return core::make_error(fmt::format(
             "threshold {}: unknown metric (http_req_duration, http_req_failed, http_reqs, "
-            "dropped_iterations, iterations, hls_stalls, hls_startup, hls_viewers_started)",
+            "dropped_iterations, iterations, hls_stalls, hls_startup, hls_viewers_started, "
+            "chat_delivery, chat_joined, chat_delivered, chat_skipped, chat_disconnects)",
             metric));
     }
     // "<statistic> <op> <value>"
@@ -256,7 +263,8 @@ core::result<threshold> parse_threshold(std::string_view metric, std::string_vie
     if (!ops.contains(t.op)) {
         return core::make_error(fmt::format("threshold {}: bad operator \"{}\"", metric, t.op));
     }
-    const bool is_duration = t.metric == "http_req_duration" || t.metric == "hls_startup";
+    const bool is_duration =
+        t.metric == "http_req_duration" || t.metric == "hls_startup" || t.metric == "chat_delivery";
     static const std::set<std::string_view> duration_stats = {"p50",   "p90", "p95", "p99",
                                                               "p99.9", "max", "min", "mean"};
     if (is_duration
@@ -459,7 +467,8 @@ parse_scenario(std::string_view text, std::string_view source,
         if (auto r = only_keys(*t,
                                {"name", "executor", "rate", "start_rate", "ramp", "vus", "viewers",
                                 "playlist", "duration", "max_vus", "flow", "start", "broadcast",
-                                "taps_per_second", "token_secret"},
+                                "taps_per_second", "token_secret", "send_rate", "senders",
+                                "message_bytes"},
                                w);
             !r) {
             return r.err();
@@ -528,9 +537,11 @@ parse_scenario(std::string_view text, std::string_view source,
         if (p.vus > max_vus_limit || p.max_vus > max_vus_limit) {
             return core::make_error(fmt::format("{}: at most {} VUs", w, max_vus_limit));
         }
-        if (p.kind == executor::love_tappers) {
+        if (p.kind == executor::love_tappers || p.kind == executor::chat_clients) {
+            const char* kind_name =
+                p.kind == executor::love_tappers ? "love-tappers" : "chat-clients";
             if (p.vus == 0) {
-                return core::make_error(fmt::format("{}: love-tappers needs viewers > 0", w));
+                return core::make_error(fmt::format("{}: {} needs viewers > 0", w, kind_name));
             }
             for (const auto& [key, field] : {std::pair{"broadcast", &p.broadcast},
                                              std::pair{"token_secret", &p.token_secret}}) {
@@ -542,14 +553,48 @@ parse_scenario(std::string_view text, std::string_view source,
                     *field = std::move(*v);
                 }
             }
-            auto tps = number("taps_per_second", 3);
-            if (!tps) {
-                return tps.err();
+            if (p.broadcast.empty()) {
+                return core::make_error(fmt::format("{}: {} needs a broadcast", w, kind_name));
             }
-            p.taps_per_second = *tps;
-            if (p.broadcast.empty() || p.taps_per_second <= 0 || p.taps_per_second > 1000) {
-                return core::make_error(fmt::format(
-                    "{}: love-tappers needs a broadcast and taps_per_second in (0, 1000]", w));
+            if (p.kind == executor::love_tappers) {
+                auto tps = number("taps_per_second", 3);
+                if (!tps) {
+                    return tps.err();
+                }
+                p.taps_per_second = *tps;
+                if (p.taps_per_second <= 0 || p.taps_per_second > 1000) {
+                    return core::make_error(
+                        fmt::format("{}: love-tappers needs taps_per_second in (0, 1000]", w));
+                }
+            } else {
+                auto rate_each = number("send_rate", 0.5);
+                auto senders = number("senders", static_cast<double>(p.vus));
+                auto bytes = number("message_bytes", 48);
+                for (auto* r : {&rate_each, &senders, &bytes}) {
+                    if (!*r) {
+                        return r->err();
+                    }
+                }
+                if (*rate_each <= 0 || *rate_each > 1000) {
+                    return core::make_error(fmt::format("{}.send_rate: in (0, 1000]", w));
+                }
+                if (*senders < 0 || *senders > static_cast<double>(p.vus)) {
+                    return core::make_error(fmt::format("{}.senders: 0..viewers", w));
+                }
+                // The stamp "lh <id> <seq> <unix µs> " needs up to 48 bytes; the server's
+                // limit is 500 characters (chat.max_text_chars).
+                if (*bytes < 48 || *bytes > 500) {
+                    return core::make_error(fmt::format("{}.message_bytes: 48..500", w));
+                }
+                p.send_rate = *rate_each;
+                p.senders = static_cast<std::size_t>(*senders);
+                p.message_bytes = static_cast<std::size_t>(*bytes);
+                if (p.senders > 0 && p.token_secret.empty()) {
+                    return core::make_error(fmt::format(
+                        "{}: chat-clients that send need token_secret (the node's [auth] "
+                        "token_secret; senders = 0 for readers only)",
+                        w));
+                }
             }
             sc.phases.push_back(std::move(p));
             continue;

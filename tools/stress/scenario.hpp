@@ -82,20 +82,24 @@ enum class executor {
     spike,
     constant_vus,
     hls_viewers,
-    love_tappers
+    love_tappers,
+    chat_clients
 };
 
 struct phase {
     std::string name;
     executor kind = executor::constant_arrival_rate;
-    double rate = 0;            ///< arrivals per second (open models)
-    double start_rate = 0;      ///< ramping-arrival-rate
-    duration ramp{0};           ///< spike
-    std::size_t vus = 0;        ///< constant-vus; hls-viewers: the viewers (key `viewers`)
-    std::string playlist;       ///< hls-viewers: the live playlist's path
-    std::string broadcast;      ///< love-tappers: the broadcast's id
-    double taps_per_second = 3; ///< love-tappers: per tapper
-    std::string token_secret;   ///< love-tappers: HS256 key to mint user tokens ("": guests)
+    double rate = 0;                ///< arrivals per second (open models)
+    double start_rate = 0;          ///< ramping-arrival-rate
+    duration ramp{0};               ///< spike
+    std::size_t vus = 0;            ///< constant-vus; hls-viewers: the viewers (key `viewers`)
+    std::string playlist;           ///< hls-viewers: the live playlist's path
+    std::string broadcast;          ///< love-tappers: the broadcast's id
+    double taps_per_second = 3;     ///< love-tappers: per tapper
+    std::string token_secret;       ///< love-tappers, chat-clients: HS256 key to mint user tokens
+    double send_rate = 0.5;         ///< chat-clients: messages per second per sender
+    std::size_t senders = 0;        ///< chat-clients: how many of the clients send (default all)
+    std::size_t message_bytes = 48; ///< chat-clients: length of a message's text
     duration length{0};
     std::size_t max_vus = 1000;
     std::string flow;

@@ -59,7 +59,8 @@ std::string ms(double micros) {
 }
 
 std::string observed_text(const threshold_result& r) {
-    return r.rule.metric == "http_req_duration" || r.rule.metric == "hls_startup"
+    return r.rule.metric == "http_req_duration" || r.rule.metric == "hls_startup" ||
+                   r.rule.metric == "chat_delivery"
                ? ms(r.observed)
                : fmt::format("{:g}", r.observed);
 }
@@ -96,6 +97,19 @@ verdict judge(const scenario& sc, const run_stats& stats) {
             startup.latency = stats.viewers.startup;
             r.observed = statistic_of(startup, t.statistic);
             r.passed = stats.viewers.started > 0 && compare(r.observed, t.op, t.value);
+        } else if (t.metric == "chat_delivery") {
+            step_stats delivery;
+            delivery.latency = stats.chat.delivery;
+            r.observed = statistic_of(delivery, t.statistic);
+            r.passed = stats.chat.delivered > 0 && compare(r.observed, t.op, t.value);
+        } else if (t.metric.starts_with("chat_")) {
+            const auto& cs = stats.chat;
+            r.observed = static_cast<double>(t.metric == "chat_joined"      ? cs.joined
+                                             : t.metric == "chat_delivered" ? cs.delivered
+                                             : t.metric == "chat_skipped"   ? cs.skipped
+                                                                            : cs.disconnects);
+            // No chat client ran: a chat threshold never passes.
+            r.passed = cs.clients > 0 && compare(r.observed, t.op, t.value);
         } else if (t.metric == "dropped_iterations") {
             r.observed = static_cast<double>(stats.dropped);
             r.passed = compare(r.observed, t.op, t.value);
@@ -167,6 +181,20 @@ std::string summary_text(const scenario& sc, const run_stats& stats, const verdi
     if (const auto& ls = stats.love; ls.tappers > 0) {
         out += fmt::format("love: {} tappers, {} batches, {} taps sent, {} accepted\n", ls.tappers,
                            ls.batches, ls.sent, ls.accepted);
+    }
+    if (const auto& cs = stats.chat; cs.clients > 0) {
+        std::string errors;
+        for (const auto& [k, n] : cs.errors) {
+            errors += fmt::format(" {}={}", k, n);
+        }
+        out += fmt::format("chat: {} clients, {} joined, {} sent, {} acked, {} received ({} "
+                           "stamped: delivery p50 {} / p99 {} / max {}), {} skipped, {} "
+                           "disconnects{}\n",
+                           cs.clients, cs.joined, cs.sent, cs.acked, cs.received, cs.delivered,
+                           ms(static_cast<double>(cs.delivery.percentile(0.5))),
+                           ms(static_cast<double>(cs.delivery.percentile(0.99))),
+                           ms(static_cast<double>(cs.delivery.max())), cs.skipped, cs.disconnects,
+                           errors);
     }
     for (const auto& e : stats.events) {
         out += fmt::format("event: {} at {:.1f} s (due {:.1f} s), exit {}, took {:.2f} s: {}\n",
@@ -287,6 +315,17 @@ std::string report_json(const scenario& sc, const run_stats& stats, const verdic
                    {"batches", stats.love.batches},
                    {"sent", stats.love.sent},
                    {"accepted", stats.love.accepted}};
+    out["chat"] = {{"clients", stats.chat.clients},
+                   {"joined", stats.chat.joined},
+                   {"sent", stats.chat.sent},
+                   {"acked", stats.chat.acked},
+                   {"received", stats.chat.received},
+                   {"delivered", stats.chat.delivered},
+                   {"skipped", stats.chat.skipped},
+                   {"disconnects", stats.chat.disconnects},
+                   {"malformed", stats.chat.malformed},
+                   {"errors", stats.chat.errors},
+                   {"delivery", hist(stats.chat.delivery)}};
     json events = json::array();
     for (const auto& e : stats.events) {
         events.push_back({{"name", e.name},
