@@ -51,6 +51,46 @@ void latency_histogram::merge(const latency_histogram& o) noexcept {
     max_ = std::max(max_, o.max_);
 }
 
+latency_histogram::state latency_histogram::snapshot() const {
+    state s;
+    for (std::size_t i = 0; i < bucket_count; ++i) {
+        if (counts_[i] != 0) {
+            s.buckets.emplace_back(static_cast<std::uint32_t>(i), counts_[i]);
+        }
+    }
+    s.sum = sum_;
+    s.min = min();
+    s.max = max_;
+    return s;
+}
+
+std::optional<latency_histogram> latency_histogram::restore(const state& s) {
+    latency_histogram h;
+    std::optional<std::uint32_t> last;
+    for (const auto& [i, n] : s.buckets) {
+        if (i >= bucket_count || n == 0 || (last && i <= *last) ||
+            h.count_ > std::numeric_limits<std::uint64_t>::max() - n) {
+            return std::nullopt;
+        }
+        last = i;
+        h.counts_[i] = n;
+        h.count_ += n;
+    }
+    if (h.count_ == 0) {
+        return s.sum == 0 && s.min == 0 && s.max == 0 ? std::optional(h) : std::nullopt;
+    }
+    // min falls in the first bucket, max in the last.
+    const auto first = s.buckets.front().first;
+    if (bucket_of(s.min) != first || bucket_of(s.max) != *last || s.min > s.max ||
+        s.max > max_micros) {
+        return std::nullopt;
+    }
+    h.sum_ = s.sum;
+    h.min_ = s.min;
+    h.max_ = s.max;
+    return h;
+}
+
 void latency_histogram::reset() noexcept {
     *this = latency_histogram{};
 }

@@ -14,6 +14,9 @@
 #include <array>
 #include <cstdint>
 #include <limits>
+#include <optional>
+#include <utility>
+#include <vector>
 
 namespace livehouse::core {
 
@@ -46,6 +49,20 @@ class latency_histogram {
     static std::size_t bucket_of(std::uint64_t micros) noexcept;
     static std::uint64_t upper_bound(std::size_t bucket) noexcept;
     [[nodiscard]] std::uint64_t bucket(std::size_t i) const noexcept { return counts_[i]; }
+    [[nodiscard]] std::uint64_t sum() const noexcept { return sum_; }
+
+    /// Everything a histogram holds, compactly: what one process sends another to merge (the
+    /// load tester's workers to their coordinator). restore(snapshot()) equals the original.
+    struct state {
+        std::vector<std::pair<std::uint32_t, std::uint64_t>> buckets; ///< non-empty, ascending
+        std::uint64_t sum = 0;
+        std::uint64_t min = 0;
+        std::uint64_t max = 0;
+    };
+    [[nodiscard]] state snapshot() const;
+    /// nullopt when `s` cannot be a histogram's: a bucket index out of range or repeated or
+    /// out of order, a zero count, counts that overflow, or min/max outside the buckets' range.
+    static std::optional<latency_histogram> restore(const state& s);
 
   private:
     std::array<std::uint64_t, bucket_count> counts_{};

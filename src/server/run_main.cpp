@@ -5,6 +5,7 @@
 #include "server/config_loader.hpp"
 #include "server/logging.hpp"
 #include "stress/stress_command.hpp"
+#include "stress/worker.hpp"
 
 #include <CLI/CLI.hpp>
 #include <csignal>
@@ -101,8 +102,8 @@ int run_main(int argc, char** argv) {
         "stress",
         "Run a load-test scenario (scenarios/*.toml) and judge it: exit 0 PASSED, 1 FAILED");
     stress::stress_command_options stress_opts;
-    stress_cmd->add_option("scenario", stress_opts.scenario_file, "Scenario file (TOML)")
-        ->required();
+    stress_cmd->add_option("scenario", stress_opts.scenario_file,
+                           "Scenario file (TOML); not with --worker");
     stress_cmd->add_option("--set", stress_opts.sets,
                            "Override a load variable: name=value (repeatable), e.g. "
                            "--set target=http://host:8080 --set duration=30s");
@@ -117,6 +118,21 @@ int run_main(int argc, char** argv) {
                          "Do not scrape the target's /metrics during the run");
     stress_cmd->add_option("--webhook", stress_opts.webhook,
                            "POST the verdict here as {\"text\": ...} (Slack-compatible), http://");
+    stress_cmd
+        ->add_option("--workers", stress_opts.workers,
+                     "Run the load on these `livehouse stress --worker`s, HOST:PORT,... "
+                     "(--threads is then per worker); statistics merged exactly")
+        ->delimiter(',');
+    bool stress_worker = false;
+    stress::worker_options worker_opts;
+    stress_cmd->add_flag("--worker", stress_worker,
+                         "Be a load generator a coordinator (--workers) drives");
+    stress_cmd
+        ->add_option("--listen", worker_opts.listen,
+                     "--worker: where to wait for jobs, IP:PORT (port 0: any; printed)")
+        ->capture_default_str();
+    stress_cmd->add_option("--token", stress_opts.token,
+                           "A shared secret workers require of their coordinator's jobs");
 
     try {
         cli.parse(argc, argv);
@@ -126,6 +142,19 @@ int run_main(int argc, char** argv) {
     }
 
     if (stress_cmd->parsed()) {
+        if (stress_worker) {
+            if (!stress_opts.scenario_file.empty() || !stress_opts.workers.empty()) {
+                fmt::print(stderr, "livehouse stress --worker: takes no scenario and no "
+                                   "--workers (the coordinator sends the job)\n");
+                return 2;
+            }
+            worker_opts.token = stress_opts.token;
+            return stress::run_stress_worker(worker_opts);
+        }
+        if (stress_opts.scenario_file.empty()) {
+            fmt::print(stderr, "livehouse stress: a scenario file is required (or --worker)\n");
+            return 2;
+        }
         stress_opts.scrape = !no_scrape;
         return stress::run_stress_command(stress_opts);
     }

@@ -1,6 +1,7 @@
 // stress_command (see stress_command.hpp).
 #include "stress/stress_command.hpp"
 
+#include "stress/coordinator.hpp"
 #include "stress/event_runner.hpp"
 #include "stress/html_report.hpp"
 #include "stress/load_run.hpp"
@@ -37,8 +38,15 @@ int run_stress_command(const stress_command_options& options) {
         fmt::print(stderr, "livehouse stress: {}\n", sc.err().message);
         return 2;
     }
-    fmt::print(stderr, "livehouse stress: {} -> {}:{} ({} phase(s), {} thread(s))\n", sc->name,
-               sc->target_host, sc->target_port, sc->phases.size(), options.threads);
+    if (options.workers.empty()) {
+        fmt::print(stderr, "livehouse stress: {} -> {}:{} ({} phase(s), {} thread(s))\n", sc->name,
+                   sc->target_host, sc->target_port, sc->phases.size(), options.threads);
+    } else {
+        fmt::print(stderr,
+                   "livehouse stress: {} -> {}:{} ({} phase(s), {} worker(s) x {} thread(s))\n",
+                   sc->name, sc->target_host, sc->target_port, sc->phases.size(),
+                   options.workers.size(), options.threads);
+    }
 
     // The server's side, once a second from this thread: the target's /metrics.
     server_scraper server(fmt::format("http://{}:{}/metrics",
@@ -68,9 +76,29 @@ int run_stress_command(const stress_command_options& options) {
             last_requests = r;
         }
     };
-    ro.start = std::chrono::steady_clock::now() + std::chrono::milliseconds(50);
+    // With workers, handing out the jobs takes a moment: they all start 500 ms from now.
+    ro.start = std::chrono::steady_clock::now() +
+               std::chrono::milliseconds(options.workers.empty() ? 50 : 500);
     event_runner events(sc->events, *ro.start);
-    auto stats = run_scenario(*sc, ro);
+    run_stats stats;
+    if (options.workers.empty()) {
+        stats = run_scenario(*sc, ro);
+    } else {
+        coordinator_options co;
+        co.workers = options.workers;
+        co.token = options.token;
+        co.threads = options.threads;
+        co.scenario_text = text.str();
+        co.scenario_file = options.scenario_file;
+        co.sets = overrides;
+        auto r = run_on_workers(*sc, co, ro);
+        if (!r) {
+            events.finish();
+            fmt::print(stderr, "livehouse stress: {}\n", r.err().message);
+            return 2;
+        }
+        stats = std::move(*r);
+    }
     stats.events = events.finish();
     const auto v = judge(*sc, stats);
     const auto* scraped = options.scrape ? &server : nullptr;

@@ -1,7 +1,7 @@
 // `livehouse stress <scenario file> [--set name=value ...]`: loads the scenario, runs it with a
 // progress line on stderr each second, prints the summary and the verdict, writes the JSON
 // report when asked. Exit code: 0 PASSED, 1 FAILED (a threshold), 2 the scenario or the
-// command line is wrong (nothing was run).
+// command line is wrong, or a worker could not be reached (nothing was run).
 #pragma once
 
 #include <cstddef>
@@ -19,6 +19,10 @@ struct stress_command_options {
     bool quiet = false;            ///< no progress line
     bool scrape = true;            ///< GET the target's /metrics once a second
     std::string webhook;           ///< "": none; else http://... gets the verdict (webhook.hpp)
+    /// HOST:PORT of `livehouse stress --worker`s that generate the load (coordinator.hpp);
+    /// empty: this process does. `threads` is then per worker.
+    std::vector<std::string> workers;
+    std::string token; ///< the workers' --token
 };
 
 int run_stress_command(const stress_command_options& options);

@@ -91,5 +91,58 @@ TEST(LatencyHistogram, MergeIsExact) {
     EXPECT_EQ(merged.max(), 0u);
 }
 
+TEST(LatencyHistogram, SnapshotRestoresExactly) {
+    std::mt19937_64 rng(7);
+    std::lognormal_distribution<double> d(9.0, 2.0);
+    latency_histogram h;
+    for (int i = 0; i < 50000; ++i) {
+        h.record(static_cast<std::uint64_t>(d(rng)));
+    }
+    const auto s = h.snapshot();
+    EXPECT_LT(s.buckets.size(), latency_histogram::bucket_count);
+    const auto back = latency_histogram::restore(s);
+    ASSERT_TRUE(back.has_value());
+    EXPECT_EQ(back->count(), h.count());
+    EXPECT_EQ(back->min(), h.min());
+    EXPECT_EQ(back->max(), h.max());
+    EXPECT_EQ(back->sum(), h.sum());
+    for (std::size_t i = 0; i < latency_histogram::bucket_count; ++i) {
+        ASSERT_EQ(back->bucket(i), h.bucket(i)) << i;
+    }
+    // An empty one too.
+    const auto empty = latency_histogram::restore(latency_histogram{}.snapshot());
+    ASSERT_TRUE(empty.has_value());
+    EXPECT_EQ(empty->count(), 0u);
+}
+
+TEST(LatencyHistogram, RestoreRefusesWhatNoHistogramHolds) {
+    latency_histogram h;
+    h.record(100);
+    h.record(5000);
+    const auto good = h.snapshot();
+    ASSERT_TRUE(latency_histogram::restore(good).has_value());
+    auto bad = good;
+    bad.buckets[1].first = static_cast<std::uint32_t>(latency_histogram::bucket_count);
+    EXPECT_FALSE(latency_histogram::restore(bad).has_value()) << "index out of range";
+    bad = good;
+    std::swap(bad.buckets[0], bad.buckets[1]);
+    EXPECT_FALSE(latency_histogram::restore(bad).has_value()) << "out of order";
+    bad = good;
+    bad.buckets[0].second = 0;
+    EXPECT_FALSE(latency_histogram::restore(bad).has_value()) << "zero count";
+    bad = good;
+    bad.buckets[0].second = ~std::uint64_t{0};
+    EXPECT_FALSE(latency_histogram::restore(bad).has_value()) << "overflow";
+    bad = good;
+    bad.min = 4000;
+    EXPECT_FALSE(latency_histogram::restore(bad).has_value()) << "min not in the first bucket";
+    bad = good;
+    bad.max = 1u << 20;
+    EXPECT_FALSE(latency_histogram::restore(bad).has_value()) << "max not in the last bucket";
+    bad = latency_histogram{}.snapshot();
+    bad.sum = 1;
+    EXPECT_FALSE(latency_histogram::restore(bad).has_value()) << "an empty one with a sum";
+}
+
 } // namespace
 } // namespace livehouse::core
