@@ -26,6 +26,7 @@ function tinyServer() {
         }
         state.requests += 1;
         state.paths.set(req.url, (state.paths.get(req.url) ?? 0) + 1);
+        if (req.url === '/hang') return; // never answers: the tester's timeout must end it
         if (req.url === '/reserve') { // seed 000's ticket flow: an id the next step must send
             const id = `r${++state.reservations}`;
             state.issued.add(id);
@@ -303,6 +304,33 @@ path = "/b"
         assert.ok(b >= 190 && b <= 210, `b: 100 in the first 2 s, then 100 in 1 s: ${b}`);
         // Seconds 0 and 1 carry both tracks (~100/s); second 2 only b's second phase.
         assert.ok(r.report.timeline[0].requests >= 90, JSON.stringify(r.report.timeline));
+    });
+
+    it('a request the server never answers fails with "timeout" after the step\'s timeout', async () => {
+        const hang = `
+name = "hang"
+[[phases]]
+executor = "constant-arrival-rate"
+rate = 5
+duration = "\${duration}"
+flow = "f"
+[[flows.f]]
+name = "hang"
+path = "/hang"
+timeout = "1s"
+[thresholds]
+http_req_failed = ["rate == 0"]
+`;
+        const started = Date.now();
+        const r = await stress(scenarioFile(dir, hang), {target, duration: '2s'});
+        const took = Date.now() - started;
+        assert.equal(r.code, 1, r.stdout);
+        const s = r.report.steps.hang;
+        assert.ok(s.requests >= 9 && s.requests <= 11, `${s.requests} requests`);
+        assert.equal(s.errors.timeout, s.requests, JSON.stringify(s.errors));
+        // Each ended between 1 s and 2 s after it was sent (the check runs once a second).
+        assert.ok(s.latency.min_us >= 1000000 && s.latency.max_us < 2100000, JSON.stringify(s.latency));
+        assert.ok(took < 6000, `the run ended ${took} ms after it began`);
     });
 
     it('a bad scenario or --set exits 2 without running, naming the problem', async () => {

@@ -35,7 +35,6 @@ using clock_type = std::chrono::steady_clock;
 
 namespace {
 
-constexpr auto request_timeout = std::chrono::seconds(10);
 constexpr auto drain_limit = std::chrono::seconds(10);
 constexpr std::uint64_t body_limit = 64 * 1024 * 1024;
 constexpr std::size_t read_bytes = 16 * 1024; ///< per connection
@@ -123,10 +122,23 @@ class loop_runner {
                 clock_type::time_point start, clock_type::time_point run_start,
                 tcp::endpoint target, live_counters* live)
         : sc_(sc), phases_(std::move(phases)), slot_(slot), slots_(slots), start_(start),
-          run_start_(run_start), target_(target), live_(live), timer_(ioc_) {}
+          run_start_(run_start), target_(target), live_(live), timer_(ioc_), sweep_(ioc_) {
+        for (const auto& ph : phases_) {
+            const std::vector<step>* f = nullptr;
+            if (const auto it = sc_.flows.find(ph.flow); it != sc_.flows.end()) {
+                f = &it->second;
+            }
+            flows_.push_back(f);
+            flow_stats_.emplace_back(f == nullptr ? 0 : f->size(), nullptr);
+            flow_dynamic_.push_back(
+                f != nullptr &&
+                std::any_of(f->begin(), f->end(), [](const step& x) { return x.dynamic; }));
+        }
+    }
 
     void run() {
         asio::post(ioc_, [this] { begin_phase(0); });
+        sweep();
         ioc_.run();
         stats_.elapsed_s = std::chrono::duration<double>(clock_type::now() - run_start_).count();
     }
@@ -135,10 +147,17 @@ class loop_runner {
 
   private:
     struct vu {
-        explicit vu(asio::io_context& ioc) : stream(ioc.get_executor()), think(ioc) {}
+        explicit vu(asio::io_context& ioc) : sock(ioc.get_executor()), think(ioc) {}
         // The loop's own executor type, not any_io_executor: every asynchronous operation
-        // copies the executor, and copying the type-erased one showed as ~6 % of a run.
-        beast::basic_stream<tcp, asio::io_context::executor_type> stream;
+        // copies the executor, and copying the type-erased one showed as ~6 % of a run. A plain
+        // socket, not Beast's basic_stream: its per-operation timer (a timer queue insert and
+        // removal per request) and shared state were a tenth of the generator's own time; the
+        // loop's sweep() enforces the request timeout instead.
+        asio::basic_stream_socket<tcp, asio::io_context::executor_type> sock;
+        /// When the operation in flight (connect, or a request: write + read) began; unset
+        /// when none is. timed_out: sweep() closed the socket under it.
+        std::optional<clock_type::time_point> busy_since;
+        bool timed_out = false;
         std::string wire;                     ///< a dynamic step's request bytes
         const std::string* sending = nullptr; ///< the bytes being written (wire or a cached one)
         bool head = false;
@@ -157,8 +176,62 @@ class loop_runner {
         std::uint64_t id = 0;         ///< ${__vu}
         std::uint64_t iterations = 0; ///< ${__iter} of the next iteration
         std::map<std::string, std::string> vars; ///< extracted this iteration, and builtins
+        std::size_t phase_flow = 0; ///< index into flows_ / flow_stats_ (the phase's flow)
     };
-    using vu_ptr = std::shared_ptr<vu>;
+    // VUs are owned by the loop (made_) and handed to handlers as plain pointers: a reference
+    // count per asynchronous operation was the next cost. A VU has at most one operation in
+    // flight, is reused (spare_) only from its own completion or while idle, and lives as long
+    // as the loop: no handler runs after run() returns.
+    using vu_ptr = vu*;
+
+    vu_ptr make_vu() {
+        if (!spare_.empty()) {
+            auto* v = spare_.back();
+            spare_.pop_back();
+            return v;
+        }
+        made_.push_back(std::make_unique<vu>(ioc_));
+        return made_.back().get();
+    }
+
+    /// A VU whose connection is closed and that no phase needs now: kept for reuse.
+    void retire(vu_ptr v) {
+        v->connected = false;
+        v->looping = false;
+        v->id = 0;
+        v->iterations = 0;
+        v->busy_since.reset();
+        v->timed_out = false;
+        spare_.push_back(v);
+    }
+
+    /// Once a second: any connect or request in flight for longer than its step's timeout
+    /// (10 s unless the step says) is ended: its handler sees the socket closed and counts a
+    /// "timeout". So a request times out within [timeout, timeout + 1 s).
+    void sweep() {
+        sweep_.expires_after(std::chrono::seconds(1));
+        sweep_.async_wait([this](beast::error_code ec) {
+            if (ec) {
+                return;
+            }
+            const auto now = clock_type::now();
+            for (auto& v : made_) {
+                if (v->busy_since && v->flow != nullptr &&
+                    now - *v->busy_since >= (*v->flow)[v->at].timeout) {
+                    v->timed_out = true;
+                    v->busy_since.reset();
+                    beast::error_code ignored;
+                    v->sock.close(ignored);
+                }
+            }
+            sweep();
+        });
+    }
+
+    /// The error kind of a failed operation.
+    static const char* kind_of(const vu_ptr& v, beast::error_code ec, const char* otherwise) {
+        return v->timed_out || ec == asio::error::timed_out ? "timeout" : otherwise;
+    }
 
     clock_type::time_point phase_start(std::size_t p) const {
         auto t = start_;
@@ -224,7 +297,7 @@ class loop_runner {
         if (ph.kind == executor::constant_vus) {
             const std::size_t mine = ph.vus / slots_ + (slot_ < ph.vus % slots_ ? 1 : 0);
             for (std::size_t i = 0; i < mine; ++i) {
-                auto v = std::make_shared<vu>(ioc_);
+                auto* v = make_vu();
                 ++open_;
                 count_open(1);
                 v->looping = true;
@@ -285,12 +358,12 @@ class loop_runner {
     }
 
     void launch(clock_type::time_point intended) {
-        vu_ptr v;
+        vu_ptr v = nullptr;
         if (!idle_.empty()) {
-            v = std::move(idle_.back());
+            v = idle_.back();
             idle_.pop_back();
         } else if (open_ < max_open_) {
-            v = std::make_shared<vu>(ioc_);
+            v = make_vu();
             ++open_;
             count_open(1);
         } else {
@@ -304,11 +377,16 @@ class loop_runner {
         if (v->id == 0) {
             v->id = slot_ + 1 + slots_ * vus_made_++; // unique across loops, from 1
         }
-        v->vars.clear();
-        v->vars["__vu"] = fmt::format("{}", v->id);
-        v->vars["__iter"] = fmt::format("{}", v->iterations++);
+        // The builtins only matter to steps with ${...} in them.
+        if (flow_dynamic_[p]) {
+            v->vars.clear();
+            v->vars["__vu"] = fmt::format("{}", v->id);
+            v->vars["__iter"] = fmt::format("{}", v->iterations);
+        }
+        ++v->iterations;
         v->phase = p;
-        v->flow = &sc_.flows.at(phases_[p].flow);
+        v->phase_flow = p;
+        v->flow = flows_[p];
         v->at = 0;
         v->intended = intended;
         run_step(v);
@@ -316,15 +394,25 @@ class loop_runner {
 
     void run_step(const vu_ptr& v) {
         if (!v->connected) {
-            v->stream.expires_after(request_timeout);
-            v->stream.async_connect(target_, [this, v](beast::error_code ec) {
+            v->busy_since = clock_type::now();
+            v->timed_out = false;
+            if (!v->sock.is_open()) {
+                beast::error_code ec;
+                v->sock.open(target_.protocol(), ec);
                 if (ec) {
-                    fail(v, ec == beast::error::timeout ? "timeout" : "connect");
+                    fail(v, "connect");
+                    return;
+                }
+            }
+            v->sock.async_connect(target_, [this, v](beast::error_code ec) {
+                v->busy_since.reset();
+                if (ec) {
+                    fail(v, kind_of(v, ec, "connect"));
                     return;
                 }
                 v->connected = true;
                 beast::error_code ignored;
-                v->stream.socket().set_option(tcp::no_delay(true), ignored);
+                v->sock.set_option(tcp::no_delay(true), ignored);
                 run_step(v);
             });
             return;
@@ -359,11 +447,11 @@ class loop_runner {
             }
             v->sending = &it->second;
         }
-        v->stream.expires_after(request_timeout);
-        asio::async_write(v->stream, asio::buffer(*v->sending),
+        v->busy_since = clock_type::now();
+        asio::async_write(v->sock, asio::buffer(*v->sending),
                           [this, v](beast::error_code ec, std::size_t) {
                               if (ec) {
-                                  fail(v, ec == beast::error::timeout ? "timeout" : "write");
+                                  fail(v, kind_of(v, ec, "write"));
                                   return;
                               }
                               const auto& st = (*v->flow)[v->at];
@@ -376,36 +464,35 @@ class loop_runner {
     /// Reads until the response is complete (codec/http/response_reader: the fields are looked
     /// at, not kept — a general parser's heap element per field was the largest cost here).
     void read_response(const vu_ptr& v) {
-        // No new deadline per read: the one set before the write covers the whole exchange
-        // (a 10 s request timeout), and re-arming the stream's timer per read costs a timer
-        // queue update each time.
-        v->stream.async_read_some(asio::buffer(v->rbuf.get(), read_bytes),
-                                  [this, v](beast::error_code ec, std::size_t n) {
-                                      if (ec == asio::error::eof) {
-                                          v->reader.finish_at_eof();
-                                          if (v->reader.done()) {
-                                              on_response(v, {});
-                                          } else {
-                                              fail(v, "read");
-                                          }
-                                          return;
-                                      }
-                                      if (ec) {
-                                          fail(v, ec == beast::error::timeout ? "timeout" : "read");
-                                          return;
-                                      }
-                                      const auto used = v->reader.feed({v->rbuf.get(), n});
-                                      if (v->reader.failed()) {
-                                          fail(v, "protocol");
-                                          return;
-                                      }
-                                      if (v->reader.done()) {
-                                          v->leftover = used < n;
-                                          on_response(v, {});
-                                          return;
-                                      }
-                                      read_response(v);
-                                  });
+        // No deadline per read: busy_since, set before the write, covers the whole exchange
+        // (sweep() ends it after the request timeout).
+        v->sock.async_read_some(asio::buffer(v->rbuf.get(), read_bytes),
+                                [this, v](beast::error_code ec, std::size_t n) {
+                                    if (ec == asio::error::eof) {
+                                        v->reader.finish_at_eof();
+                                        if (v->reader.done()) {
+                                            on_response(v, {});
+                                        } else {
+                                            fail(v, "read");
+                                        }
+                                        return;
+                                    }
+                                    if (ec) {
+                                        fail(v, kind_of(v, ec, "read"));
+                                        return;
+                                    }
+                                    const auto used = v->reader.feed({v->rbuf.get(), n});
+                                    if (v->reader.failed()) {
+                                        fail(v, "protocol");
+                                        return;
+                                    }
+                                    if (v->reader.done()) {
+                                        v->leftover = used < n;
+                                        on_response(v, {});
+                                        return;
+                                    }
+                                    read_response(v);
+                                });
     }
 
     /// The request's bytes (RFC 9112 §3, §6.2): request line, Host, the step's headers (any
@@ -436,12 +523,13 @@ class loop_runner {
             fail(v, ec == beast::error::timeout ? "timeout" : "read");
             return;
         }
+        v->busy_since.reset();
         const auto now = clock_type::now();
         const auto& s = (*v->flow)[v->at];
         const int status = v->reader.status();
         const bool ok = s.expect_status == 0 ? status < 400 : status == s.expect_status;
         const bool extracted = !ok || s.extract.empty() || extract(s, v->reader.body(), v->vars);
-        rec_.request(s.name, v->intended, now, status,
+        rec_.request(step_stats_of(v), v->intended, now, status,
                      !ok          ? "status"
                      : !extracted ? "extract"
                                   : "");
@@ -519,9 +607,8 @@ class loop_runner {
     /// The current step cannot be sent (a value it needs is missing): counted as failed, and
     /// the iteration ends; the connection stays.
     void give_up_step(const vu_ptr& v, const char* kind) {
-        const auto& s = (*v->flow)[v->at];
         const auto now = clock_type::now();
-        rec_.request(s.name, v->intended, now, 0, kind);
+        rec_.request(step_stats_of(v), v->intended, now, 0, kind);
         ++stats_.iterations;
         end_iteration(v);
     }
@@ -554,11 +641,13 @@ class loop_runner {
                 return;
             }
             close(v);
+            retire(v);
             maybe_done();
             return;
         }
         if (stopping_) {
             close(v);
+            retire(v);
             maybe_done();
             return;
         }
@@ -566,9 +655,18 @@ class loop_runner {
         maybe_done();
     }
 
+    /// The statistics of the VU's current step (looked up once per step and loop).
+    step_stats& step_stats_of(const vu_ptr& v) {
+        auto*& slot = flow_stats_[v->phase_flow][v->at];
+        if (slot == nullptr) {
+            slot = &stats_.steps[(*v->flow)[v->at].name];
+        }
+        return *slot;
+    }
+
     void fail(const vu_ptr& v, const char* kind) {
-        const auto& s = (*v->flow)[v->at];
-        rec_.request(s.name, v->intended, clock_type::now(), 0, kind);
+        v->busy_since.reset();
+        rec_.request(step_stats_of(v), v->intended, clock_type::now(), 0, kind);
         close(v);
         v->connected = false;
         // The iteration is over (its next steps depended on this one); the VU slot is free.
@@ -579,14 +677,15 @@ class loop_runner {
             start_iteration(v, clock_type::now(), v->phase);
             return;
         }
+        retire(v);
         maybe_done();
     }
 
     void close(const vu_ptr& v) {
-        if (v->connected || v->stream.socket().is_open()) {
+        if (v->connected || v->sock.is_open()) {
             beast::error_code ignored;
-            v->stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
-            v->stream.close();
+            v->sock.shutdown(tcp::socket::shutdown_both, ignored);
+            v->sock.close(ignored);
         }
         if (open_ > 0) {
             --open_;
@@ -599,8 +698,9 @@ class loop_runner {
     /// After the last phase: in-flight iterations finish (at most drain_limit), then stop.
     void finish() {
         stopping_ = true;
-        for (auto& v : idle_) {
+        for (auto* v : idle_) {
             close(v);
+            retire(v);
         }
         idle_.clear();
         timer_.expires_after(drain_limit);
@@ -616,12 +716,14 @@ class loop_runner {
         if (!stopping_) {
             return;
         }
-        for (auto& v : idle_) {
+        for (auto* v : idle_) {
             close(v);
+            retire(v);
         }
         idle_.clear();
         if (open_ == 0) {
             timer_.cancel();
+            sweep_.cancel();
         }
     }
 
@@ -642,7 +744,13 @@ class loop_runner {
     std::unordered_map<const step*, std::string> wire_cache_;
     std::vector<std::unique_ptr<love_tappers>> tappers_;
     std::vector<std::unique_ptr<chat_clients>> chatters_;
-    std::vector<vu_ptr> idle_;
+    std::vector<std::unique_ptr<vu>> made_; ///< every VU of this loop (declared after ioc_)
+    std::vector<vu_ptr> spare_;             ///< made, closed, free for reuse
+    std::vector<vu_ptr> idle_;              ///< connected, waiting for an arrival
+    asio::steady_timer sweep_;
+    std::vector<const std::vector<step>*> flows_;      ///< per phase: its flow
+    std::vector<bool> flow_dynamic_;                   ///< per phase: a step of it has ${...}
+    std::vector<std::vector<step_stats*>> flow_stats_; ///< per phase and step
     std::size_t open_ = 0;
     std::size_t max_open_ = 1;
     std::size_t phase_ = 0;

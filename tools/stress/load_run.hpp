@@ -12,9 +12,11 @@
 // duration; latency from each request's actual start.
 //
 // Threading: `threads` event loops, each with its share of the rate (or of the VUs) and its own
-// statistics, merged exactly at the end (core::latency_histogram). Connections are HTTP/1.1
-// keep-alive, one request in flight each (Beast's parser; a response body is read whole, at most
-// 64 MiB). Per request: a 10 s timeout.
+// statistics, merged exactly at the end (core::latency_histogram); with workers
+// (run_options::share_*), the loops of every worker process take their turns together.
+// Connections are HTTP/1.1 keep-alive, one request in flight each, read with
+// codec/http/response_reader (a body is counted, and kept only for a step that extracts from
+// it, at most 16 MiB). Per request: the step's timeout (10 s by default).
 #pragma once
 
 #include "core/latency_histogram.hpp"

@@ -384,7 +384,7 @@ parse_scenario(std::string_view text, std::string_view source,
                 }
                 if (auto r = only_keys(*t,
                                        {"name", "method", "path", "headers", "body",
-                                        "expect_status", "think", "extract"},
+                                        "expect_status", "think", "extract", "timeout"},
                                        w);
                     !r) {
                     return r.err();
@@ -421,16 +421,22 @@ parse_scenario(std::string_view text, std::string_view source,
                     }
                     s.expect_status = static_cast<int>(*v);
                 }
-                if (const auto* n = t->get("think")) {
-                    auto v = text_of(*n, sc.vars, fmt::format("{}.think", w));
-                    if (!v) {
-                        return v.err();
+                for (const auto& [key, field] :
+                     {std::pair{"think", &s.think}, std::pair{"timeout", &s.timeout}}) {
+                    if (const auto* n = t->get(key)) {
+                        auto v = text_of(*n, sc.vars, fmt::format("{}.{}", w, key));
+                        if (!v) {
+                            return v.err();
+                        }
+                        auto d = parse_duration(*v);
+                        if (!d) {
+                            return d.err().wrap(fmt::format("{}.{}", w, key));
+                        }
+                        *field = *d;
                     }
-                    auto d = parse_duration(*v);
-                    if (!d) {
-                        return d.err().wrap(fmt::format("{}.think", w));
-                    }
-                    s.think = *d;
+                }
+                if (s.timeout < std::chrono::seconds(1) || s.timeout > std::chrono::hours(1)) {
+                    return core::make_error(fmt::format("{}.timeout: 1s..1h", w));
                 }
                 if (const auto* ex = (*t)["extract"].as_table()) {
                     for (auto&& [k, v] : *ex) {

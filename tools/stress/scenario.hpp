@@ -68,6 +68,9 @@ struct step {
     std::string body;
     int expect_status = 200; ///< 0: any status below 400
     duration think{0};
+    /// A connect or request (write + whole response) still going after this fails with
+    /// "timeout"; checked once a second, so it ends within timeout + 1 s.
+    duration timeout = std::chrono::seconds(10);
     /// Values taken from the JSON response for later steps of the same iteration:
     /// {"order": "$.id"} -> ${order}. Paths: $ then .key and [index] parts.
     std::vector<std::pair<std::string, std::string>> extract;

@@ -132,6 +132,16 @@ TEST(Scenario, ErrorsNameTheKey) {
          "bad operator"},
         {"[[phases]]\nrate=1\nflow=\"f\"\n[[flows.f]]\npath=\"/\"\nextract={id=\"id\"}\n",
          "a JSON path like"},
+        {"[[phases]]\nrate=1\nflow=\"f\"\n[[flows.f]]\npath=\"/\"\ntimeout=\"100ms\"\n",
+         "timeout: 1s..1h"},
+        {"[[phases]]\nexecutor=\"chat-clients\"\nviewers=3\nbroadcast=\"b\"\n",
+         "chat-clients that send need token_secret"},
+        {"[[phases]]\nexecutor=\"chat-clients\"\nviewers=3\nsenders=4\nbroadcast=\"b\"\n",
+         "senders: 0..viewers"},
+        {"[[phases]]\nexecutor=\"chat-clients\"\nviewers=3\nsenders=0\nbroadcast=\"b\"\n"
+         "message_bytes=20\n",
+         "message_bytes: 48..500"},
+        {"[[phases]]\nexecutor=\"chat-clients\"\nviewers=3\nsenders=0\n", "needs a broadcast"},
     };
     for (const auto& c : cases) {
         auto r = parse_scenario(c.text, "t.toml", {});
@@ -177,6 +187,55 @@ TEST(Scenario, Durations) {
     for (const char* bad : {"", "s", "-1s", "1x", "1e99s"}) {
         EXPECT_FALSE(parse_duration(bad)) << bad;
     }
+}
+
+TEST(Scenario, ChatClientsAndStepTimeouts) {
+    auto r = parse_scenario(R"toml(
+[[phases]]
+executor = "chat-clients"
+viewers = 100
+senders = 10
+send_rate = 2
+message_bytes = 64
+ramp = "2s"
+broadcast = "b1"
+token_secret = "0123456789abcdef0123456789abcdef"
+[[phases]]
+rate = 1
+flow = "f"
+[[flows.f]]
+path = "/"
+timeout = "3s"
+)toml",
+                            "t.toml", {});
+    ASSERT_TRUE(r) << r.err().message;
+    const auto& chat = r->phases[0];
+    EXPECT_EQ(chat.kind, executor::chat_clients);
+    EXPECT_EQ(chat.vus, 100u);
+    EXPECT_EQ(chat.senders, 10u);
+    EXPECT_DOUBLE_EQ(chat.send_rate, 2);
+    EXPECT_EQ(chat.message_bytes, 64u);
+    EXPECT_EQ(chat.ramp, 2s);
+    EXPECT_EQ(r->flows.at("f")[0].timeout, 3s);
+    // Defaults: every client sends, 0.5/s, 48 bytes; a step's timeout is 10 s.
+    auto d = parse_scenario(R"toml(
+[[phases]]
+executor = "chat-clients"
+viewers = 7
+broadcast = "b1"
+token_secret = "0123456789abcdef0123456789abcdef"
+[[phases]]
+rate = 1
+flow = "f"
+[[flows.f]]
+path = "/"
+)toml",
+                            "t.toml", {});
+    ASSERT_TRUE(d) << d.err().message;
+    EXPECT_EQ(d->phases[0].senders, 7u);
+    EXPECT_DOUBLE_EQ(d->phases[0].send_rate, 0.5);
+    EXPECT_EQ(d->phases[0].message_bytes, 48u);
+    EXPECT_EQ(d->flows.at("f")[0].timeout, 10s);
 }
 
 } // namespace
