@@ -89,8 +89,9 @@ chat_disconnects = ["count == 0"]
 `;
 
 /** Runs livehouse stress; resolves {code, out, report}. */
-function stress(file, sets, {threads = 1, scrape = false, json = `${file}.json`} = {}) {
+function stress(file, sets, {threads = 1, scrape = false, json = `${file}.json`, html} = {}) {
     const args = ['stress', file, '--quiet', '--json', json, '--threads', String(threads)];
+    if (html) args.push('--html', html);
     if (!scrape) args.push('--no-server-metrics');
     for (const [k, v] of Object.entries(sets)) args.push('--set', `${k}=${v}`);
     return new Promise((resolve) => {
@@ -130,9 +131,10 @@ describe('livehouse stress: chat clients against a tiny chat server', {timeout: 
     it('counts what the server received and delivered, and measures the delivery delay', async () => {
         Object.assign(tiny.state, {delayMs: 100, refuse: false, received: 0, connections: 0,
                                    goodTokens: 0, badTokens: 0, anonymous: 0});
+        const html = path.join(dir, 'chat.html');
         const r = await stress(scenarioFile(dir, chatScenario),
                                {target, duration: '4s', token_secret: secret, p99: '1s'},
-                               {threads: 2});
+                               {threads: 2, html});
         assert.equal(r.code, 0, r.out);
         assert.match(r.out, /^PASSED$/m);
         const c = r.report.chat;
@@ -158,6 +160,11 @@ describe('livehouse stress: chat clients against a tiny chat server', {timeout: 
         assert.equal(r.report.steps.chat_join.requests, 20);
         assert.deepEqual(r.report.steps.chat_join.statuses, {101: 20});
         assert.match(r.out, /^chat: 20 clients, 20 joined, \d+ sent/m);
+        // The HTML report carries the chat figures for its Chat section.
+        const page = fs.readFileSync(html, 'utf8');
+        assert.match(page, new RegExp(`"delivered": ?${c.delivered}\\b`),
+                     'the report\'s data has the chat');
+        assert.match(page, /\$\('h2', \{\}, 'Chat'\)/);
     });
 
     it('fails a delivery threshold the delay breaks, with exit code 1', async () => {

@@ -112,3 +112,39 @@ describe('livehouse stress: a broadcast start (viewers + love + chat + status at
     });
 });
 
+describe('livehouse stress: the single-API scenarios pass against livehouse', {timeout: 120000}, () => {
+    const secret = 'stress-test-secret-0123456789abcdef0123456789';
+    let server;
+    let publisher;
+    let broadcast;
+
+    before(async () => {
+        server = await h.startServer({config: {auth: {token_secret: secret}}});
+        broadcast = await server.createBroadcast('single api');
+        publisher = h.publish({rtmpUrl: server.rtmpUrl, key: broadcast.stream_key});
+        await server.waitForPlaylist(broadcast.id, (p) => p.segments.length >= 3, {timeoutMs: 30000});
+    });
+    after(async () => {
+        await publisher?.stop();
+        await server?.stop();
+    });
+
+    for (const [file, sets, step, least] of [
+        ['status.toml', {rate: 1000}, 'status', 4500],
+        ['playlist.toml', {rate: 1000}, 'playlist', 4500],
+        ['love.toml', {viewers: 400, ramp: '1s', token_secret: secret}, 'love', 600],
+    ]) {
+        it(`${file} passes, and sends what it says`, async () => {
+            const json = path.join(h.makeTempDir('livehouse-stress-api-'), 'report.json');
+            const args = ['stress', path.join(h.SOURCE_DIR, 'scenarios', file), '--quiet',
+                          '--no-server-metrics', '--json', json, '--set', `target=${server.baseUrl}`,
+                          '--set', `broadcast=${broadcast.id}`, '--set', 'duration=5s'];
+            for (const [k, v] of Object.entries(sets)) args.push('--set', `${k}=${v}`);
+            const r = await runStress(args);
+            assert.equal(r.code, 0, `${r.out}\n${server.context()}`);
+            const report = JSON.parse(fs.readFileSync(json, 'utf8'));
+            assert.ok(report.steps[step].requests >= least, `${report.steps[step].requests} ${step}`);
+            assert.equal(report.steps[step].failed, 0);
+        });
+    }
+});

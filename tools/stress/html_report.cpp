@@ -93,6 +93,24 @@ if (DATA.viewers.joined > 0) {
                 `${v.segments} segments, ${(v.bytes / 1e6).toFixed(1)} MB`));
 }
 
+if (DATA.love.tappers > 0) {
+  const l = DATA.love;
+  root.append($('h2', {}, 'Love'),
+              $('p', {id: 'love'}, `${l.tappers} tappers, ${l.batches} batches, ${l.sent} taps ` +
+                `sent, ${l.accepted} accepted`));
+}
+
+if (DATA.chat.clients > 0) {
+  const c = DATA.chat;
+  const errors = Object.entries(c.errors).map(([k, n]) => `${k}: ${n}`).join(', ');
+  root.append($('h2', {}, 'Chat'),
+              $('p', {id: 'chat'}, `${c.clients} clients, ${c.joined} joined; ${c.sent} sent, ` +
+                `${c.acked} acked; ${c.received} received, ${c.delivered} stamped (delivery p50 ` +
+                `${ms(c.delivery.p50_us)}, p99 ${ms(c.delivery.p99_us)}, max ` +
+                `${ms(c.delivery.max_us)}); ${c.skipped} skipped, ${c.disconnects} disconnects` +
+                (errors ? ` (${errors})` : '')));
+}
+
 if (DATA.events.length > 0) {
   const ev = $('table', {id: 'events'});
   ev.append($('tr', {}, ...['event', 'ran at', 'exit', 'took', 'command'].map((h) => $('th', {}, h))));

@@ -2,7 +2,10 @@
 // the key.
 #include "stress/scenario.hpp"
 
+#include <filesystem>
+#include <fstream>
 #include <gtest/gtest.h>
+#include <sstream>
 #include <string>
 
 namespace livehouse::stress {
@@ -236,6 +239,33 @@ path = "/"
     EXPECT_DOUBLE_EQ(d->phases[0].send_rate, 0.5);
     EXPECT_EQ(d->phases[0].message_bytes, 48u);
     EXPECT_EQ(d->flows.at("f")[0].timeout, 10s);
+}
+
+TEST(Scenario, EveryScenarioInTheRepositoryParses) {
+    // The files users start from (scenarios/*.toml) must be valid, with the one variable some
+    // need from the command line (the node's token secret, for senders' tokens).
+    const auto dir = std::filesystem::path(LIVEHOUSE_TEST_DATA) / ".." / ".." / "scenarios";
+    std::size_t n = 0;
+    for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+        if (entry.path().extension() != ".toml") {
+            continue;
+        }
+        std::ifstream in(entry.path());
+        std::stringstream text;
+        text << in.rdbuf();
+        std::vector<std::pair<std::string, std::string>> sets;
+        if (text.str().find("token_secret") != std::string::npos) {
+            sets.emplace_back("token_secret", "0123456789abcdef0123456789abcdef");
+        }
+        auto r = parse_scenario(text.str(), entry.path().filename().string(), sets);
+        EXPECT_TRUE(r) << entry.path() << ": " << r.err().message;
+        if (r) {
+            EXPECT_FALSE(r->phases.empty()) << entry.path();
+            EXPECT_FALSE(r->thresholds.empty()) << entry.path() << ": a scenario judges its run";
+        }
+        ++n;
+    }
+    EXPECT_GE(n, 6u) << "status, playlist, love, hls viewers, chat flood, spike";
 }
 
 } // namespace
