@@ -363,6 +363,15 @@ core::result<void> app::build(const std::string& ready_file) {
     backend_info.with({"shared", state_->shared_backend()}).set(1);
     backend_info.with({"streams", state_->streams_backend()}).set(1);
     backend_info.with({"records", state_->records_backend()}).set(1);
+    // The database connections a load test puts beside its figures (seed 000: the 2020
+    // incident was a connection pool running dry).
+    metrics_.add_callback_gauge(
+        "redis_connections",
+        "Connections this node has up to Redis: commands and subscriptions, every node.",
+        [st = state_.get()] { return static_cast<double>(st->redis_connections()); });
+    metrics_.add_callback_gauge(
+        "postgres_connections", "Open connections of this node's PostgreSQL pool.",
+        [st = state_.get()] { return static_cast<double>(st->postgres_connections()); });
 
     auto records = store_->load_all();
     if (!records) {

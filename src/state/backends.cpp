@@ -135,6 +135,7 @@ core::result<std::unique_ptr<backends>> backends::open(const backends_options& o
             return pg.err().wrap("state: postgres");
         }
         pg_where = (*pg)->pool().describe();
+        b->pg_pool_ = &(*pg)->pool();
         b->records_target_ = std::move(*pg);
         // Writes go through the outbox stream, so PostgreSQL being away loses nothing.
         queued_records_options qo;
@@ -175,6 +176,14 @@ core::result<key_space> backends::keys(std::string_view service) const {
 std::string backends::describe() const {
     return fmt::format("shared={} streams={} records={}{} phase={}", shared_name_, streams_name_,
                        records_name_, where_, phase_);
+}
+
+std::size_t backends::redis_connections() const {
+    return redis_ ? redis_->open_connections() : 0;
+}
+
+std::size_t backends::postgres_connections() const {
+    return pg_pool_ != nullptr ? pg_pool_->open_connections() : 0;
 }
 
 } // namespace livehouse::state

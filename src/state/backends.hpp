@@ -36,6 +36,9 @@ namespace livehouse::state {
 namespace redis {
 class client;
 }
+namespace postgres {
+class pg_pool;
+}
 
 struct backends_options {
     std::string data_dir;          ///< embedded files go here (must exist)
@@ -77,6 +80,10 @@ class backends {
     [[nodiscard]] const std::string& shared_backend() const { return shared_name_; }
     [[nodiscard]] const std::string& streams_backend() const { return streams_name_; }
     [[nodiscard]] const std::string& records_backend() const { return records_name_; }
+    /// Connections open now to Redis (every node, commands and subscriptions) and in the
+    /// PostgreSQL pool; 0 for a backend not in use. Thread-safe: the node's metrics.
+    [[nodiscard]] std::size_t redis_connections() const;
+    [[nodiscard]] std::size_t postgres_connections() const;
     /// One line for the start-up log: kinds, backends, addresses (never a password).
     [[nodiscard]] std::string describe() const;
 
@@ -97,6 +104,7 @@ class backends {
     std::unique_ptr<state::love_counts> love_counts_;
     std::unique_ptr<state::streams> streams_;
     std::unique_ptr<state::records> records_target_;
+    postgres::pg_pool* pg_pool_ = nullptr; ///< records_target_'s pool, when it is PostgreSQL
     std::unique_ptr<state::records> records_front_owned_;
     state::records* records_front_ = nullptr;
 };

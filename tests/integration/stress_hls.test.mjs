@@ -8,7 +8,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import {after, before, describe, it} from 'node:test';
 
+import {startRedis} from './lib/chat.mjs';
 import * as h from './lib/harness.mjs';
+import {startPostgres} from './lib/postgres.mjs';
 
 /** Runs `livehouse <args>`; resolves {code, out} (stdout and stderr together). */
 function runStress(args) {
@@ -147,4 +149,76 @@ describe('livehouse stress: the single-API scenarios pass against livehouse', {t
             assert.equal(report.steps[step].failed, 0);
         });
     }
+});
+
+describe('livehouse stress: a failure test (seed 004) — Redis stopped mid-run', {timeout: 120000}, () => {
+    const secret = 'stress-test-secret-0123456789abcdef0123456789';
+    let redis;
+    let pg;
+    let server;
+    let publisher;
+    let broadcast;
+
+    before(async () => {
+        redis = await startRedis();
+        pg = await startPostgres();
+        server = await h.startServer({config: {auth: {token_secret: secret}},
+                                      args: ['--redis', redis.address, '--postgres', pg.conninfo]});
+        broadcast = await server.createBroadcast('fault');
+        publisher = h.publish({rtmpUrl: server.rtmpUrl, key: broadcast.stream_key});
+        await server.waitForPlaylist(broadcast.id, (p) => p.segments.length >= 2, {timeoutMs: 30000});
+    });
+    after(async () => {
+        await publisher?.stop();
+        await server?.stop();
+        await redis?.stop();
+        await pg?.stop();
+    });
+
+    it('shows the event, the failures after it and the database connections going', async () => {
+        const dir = h.makeTempDir('livehouse-stress-fault-');
+        const json = path.join(dir, 'report.json');
+        const file = path.join(dir, 'fault.toml');
+        fs.writeFileSync(file, `
+name = "redis down"
+[vars]
+broadcast = "${broadcast.id}"
+token_secret = "${secret}"
+redis_port = ${redis.port}
+[[phases]]
+executor = "love-tappers"
+viewers = 40
+ramp = "500ms"
+duration = "\${duration}"
+broadcast = "\${broadcast}"
+token_secret = "\${token_secret}"
+[[events]]
+name = "redis down"
+at = "4s"
+run = "redis-cli -p \${redis_port} shutdown nosave"
+[thresholds]
+http_req_failed = ["rate == 0"]
+`);
+        const r = await runStress(['stress', file, '--quiet', '--json', json,
+                                   '--set', `target=${server.baseUrl}`, '--set', 'duration=8s']);
+        const report = JSON.parse(fs.readFileSync(json, 'utf8'));
+        assert.equal(r.code, 1, `the failures fail the verdict:\n${r.out}`);
+        assert.equal(report.events.length, 1);
+        const at = report.events[0].ran_at_s;
+        assert.ok(at >= 3.9 && at < 4.5, `the event ran at ${at} s`);
+        assert.match(r.out, /^event: redis down at 4\.\d s/m);
+        // Batches were answered before the event, and refused after it.
+        const love = report.steps.love;
+        assert.ok(love.statuses['200'] >= 40, JSON.stringify(love.statuses));
+        assert.ok(love.failed > 0, JSON.stringify(love));
+        const failedBefore = report.timeline.slice(0, 4).reduce((n, s) => n + s.failed, 0);
+        assert.equal(failedBefore, 0, 'nothing failed before Redis went');
+        // The server's database connections (Redis + the PostgreSQL pool) drop with Redis.
+        const samples = report.server.samples;
+        const before = Math.max(...samples.filter((x) => x.t_s < 3.5).map((x) => x.db_connections));
+        const afterwards = Math.min(...samples.filter((x) => x.t_s > 5).map((x) => x.db_connections));
+        assert.ok(before >= 2, `database connections before: ${before}`);
+        assert.ok(afterwards < before, `database connections ${before} -> ${afterwards}`);
+        assert.match(r.out, /database connections \d+\.\.\d+/);
+    });
 });

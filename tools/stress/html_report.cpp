@@ -164,9 +164,9 @@ if (DATA.server && DATA.server.samples.length > 1) {
   const ss = DATA.server.samples.filter((x) => x.cpu_percent >= 0);
   chart('Server (its /metrics)',
         [{label: 'cpu %', stroke: '#a52'}, {label: 'load1 x100', stroke: '#56a'},
-         {label: 'connections', stroke: '#5a5'}],
+         {label: 'connections', stroke: '#5a5'}, {label: 'db connections', stroke: '#333'}],
         [ss.map((x) => x.t_s), ss.map((x) => x.cpu_percent), ss.map((x) => x.load1 * 100),
-         ss.map((x) => x.connections)]);
+         ss.map((x) => x.connections), ss.map((x) => x.db_connections)]);
 }
 document.body.dataset.rendered = 'yes';
 )js";

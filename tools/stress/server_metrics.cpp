@@ -73,6 +73,7 @@ void server_scraper::sample(double elapsed_s) {
     s.load1 = get("node_load1");
     s.rss_bytes = get("process_resident_memory_bytes");
     s.connections = get("http_open_connections") + get("ws_open_connections");
+    s.db_connections = get("redis_connections") + get("postgres_connections");
     const double cpu = get("process_cpu_seconds_total");
     const double requests = get("http_requests_total");
     s.cpu_percent = -1;

@@ -2,7 +2,8 @@
 // connections" beside the client's): the target's Prometheus /metrics, scraped once a second
 // on the coordinating thread (never on a load loop), reduced to what a reader compares with the
 // client figures. Any server that exports these names works; livehouse does (process_*,
-// node_load1, http_open_connections, http_requests_total).
+// node_load1, http_open_connections, ws_open_connections, http_requests_total,
+// redis_connections, postgres_connections).
 #pragma once
 
 #include <map>
@@ -18,6 +19,7 @@ struct server_sample {
     double load1 = 0;
     double rss_bytes = 0;
     double connections = 0;    ///< http_open_connections + ws_open_connections
+    double db_connections = 0; ///< redis_connections + postgres_connections
     double requests_per_s = 0; ///< http_requests_total, over the second before
 };
 

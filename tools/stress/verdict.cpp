@@ -207,6 +207,8 @@ std::string summary_text(const scenario& sc, const run_stats& stats, const verdi
         double load_max = 0;
         double rss_max = 0;
         double conn_max = 0;
+        double db_min = -1;
+        double db_max = 0;
         int cpu_n = 0;
         for (const auto& x : ss) {
             if (x.cpu_percent >= 0) {
@@ -217,11 +219,15 @@ std::string summary_text(const scenario& sc, const run_stats& stats, const verdi
             load_max = std::max(load_max, x.load1);
             rss_max = std::max(rss_max, x.rss_bytes);
             conn_max = std::max(conn_max, x.connections);
+            db_min = db_min < 0 ? x.db_connections : std::min(db_min, x.db_connections);
+            db_max = std::max(db_max, x.db_connections);
         }
         if (cpu_n > 0) {
             out += fmt::format("server: cpu avg {:.0f}% max {:.0f}% (100% = one core), load1 max "
-                               "{:.2f}, rss max {:.1f} MB, connections max {:.0f}\n",
-                               cpu_sum / cpu_n, cpu_max, load_max, rss_max / 1e6, conn_max);
+                               "{:.2f}, rss max {:.1f} MB, connections max {:.0f}, database "
+                               "connections {:.0f}..{:.0f}\n",
+                               cpu_sum / cpu_n, cpu_max, load_max, rss_max / 1e6, conn_max,
+                               std::max(0.0, db_min), db_max);
         } else {
             out += fmt::format("server metrics: unavailable ({})\n",
                                server->error().empty() ? "no samples" : server->error());
@@ -344,6 +350,7 @@ std::string report_json(const scenario& sc, const run_stats& stats, const verdic
                                {"load1", x.load1},
                                {"rss_bytes", x.rss_bytes},
                                {"connections", x.connections},
+                               {"db_connections", x.db_connections},
                                {"requests_per_s", x.requests_per_s}});
         }
         out["server"] = {{"samples", samples}, {"error", server->error()}};

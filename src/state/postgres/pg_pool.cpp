@@ -234,6 +234,7 @@ pqxx::connection* pg_pool::ensure(slot& s, std::string& why) {
     if (s.conn && closed_while_idle(*s.conn)) {
         spdlog::warn("postgres {}: connection closed by the server; reconnecting", description_);
         s.conn.reset();
+        --open_;
     }
     if (s.conn) {
         return s.conn.get();
@@ -262,6 +263,7 @@ pqxx::connection* pg_pool::ensure(slot& s, std::string& why) {
             error = r.err().message;
         } else {
             s.conn = std::move(c);
+            ++open_;
         }
     } catch (const std::exception& e) {
         error = one_line(e.what());
@@ -295,6 +297,9 @@ void pg_pool::worker() {
             std::unique_lock lock(mutex_);
             work_cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
             if (stopping_) {
+                if (s.conn) {
+                    --open_;
+                }
                 return; // the destructor fails what is queued
             }
             t = std::move(queue_.front());
@@ -314,6 +319,7 @@ void pg_pool::worker() {
             if (drop || !c->is_open()) {
                 spdlog::warn("postgres {}: {}; reconnecting", description_, e.message);
                 s.conn.reset();
+                --open_;
             }
             t.fail(std::move(e));
             continue;

@@ -25,6 +25,7 @@
 #include "core/result.hpp"
 #include "state/shared_state.hpp"
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
@@ -96,6 +97,8 @@ class pg_pool {
 
     /// "host:port/dbname" of the conninfo, without user or password: what logs may show.
     [[nodiscard]] const std::string& describe() const { return description_; }
+    /// Connections open now (one per worker at most): the postgres_connections metric.
+    [[nodiscard]] std::size_t open_connections() const { return open_.load(); }
 
   private:
     struct task {
@@ -133,6 +136,7 @@ class pg_pool {
     bool stopping_ = false;
     std::vector<std::thread> workers_;
     std::thread timer_;
+    std::atomic<std::size_t> open_{0};
 };
 
 } // namespace livehouse::state::postgres

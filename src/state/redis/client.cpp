@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/post.hpp>
 #include <charconv>
@@ -121,6 +122,8 @@ struct client::impl : std::enable_shared_from_this<client::impl> {
 
     bool closed = false;
     bool cluster = false;
+    /// Links (command and subscriber, every node) up now: read from any thread (the metric).
+    std::atomic<std::size_t> links_up{0};
     std::unordered_map<std::string, std::unique_ptr<node>> nodes;
     node* single = nullptr;
     std::array<node*, slot_count> slots{};
@@ -201,6 +204,7 @@ struct client::impl : std::enable_shared_from_this<client::impl> {
                 spdlog::info("state: redis {} reconnected", n->name);
             }
             lk.st = link::state::up;
+            ++self->links_up;
             lk.backoff = std::chrono::milliseconds{0};
             auto waiting = std::move(lk.waiting);
             lk.waiting.clear();
@@ -219,6 +223,9 @@ struct client::impl : std::enable_shared_from_this<client::impl> {
         }
         spdlog::warn("state: {}", e.message);
         link& l = subscriber ? n->sub : n->cmd;
+        if (l.st == link::state::up) {
+            --links_up;
+        }
         l.st = link::state::down;
         l.conn.reset();
         if (subscriber) {
@@ -718,6 +725,10 @@ void client::unsubscribe(std::uint64_t id) {
 
 bool client::is_cluster() const {
     return impl_->cluster; // set before connect() returns, never changed after
+}
+
+std::size_t client::open_connections() const {
+    return impl_->links_up.load();
 }
 
 } // namespace livehouse::state::redis

@@ -72,6 +72,9 @@ class client {
     void unsubscribe(std::uint64_t id);
 
     [[nodiscard]] bool is_cluster() const;
+    /// Connections up now, command and subscriber, to every node (thread-safe): the
+    /// redis_connections metric.
+    [[nodiscard]] std::size_t open_connections() const;
 
     struct impl;
 
