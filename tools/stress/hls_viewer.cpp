@@ -2,26 +2,23 @@
 #include "stress/hls_viewer.hpp"
 
 #include "codec/hls/playlist_reader.hpp"
+#include "codec/http/response_reader.hpp"
 
 #include <algorithm>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
-#include <boost/beast/http.hpp>
+#include <boost/asio/write.hpp>
 #include <deque>
 #include <optional>
 
 namespace livehouse::stress {
 
 namespace asio = boost::asio;
-namespace beast = boost::beast;
-namespace http = beast::http;
 using tcp = asio::ip::tcp;
+using error_code = boost::system::error_code;
 using clock_type = std::chrono::steady_clock;
 
 namespace {
 constexpr std::size_t scratch_bytes = 64 * 1024;
-constexpr std::size_t read_buffer_bytes = 16 * 1024;
 constexpr auto request_timeout = std::chrono::seconds(10);
 constexpr auto retry_after = std::chrono::milliseconds(500);
 /// hls.js's liveSyncDurationCount: a new viewer starts this many segments from the live edge.
@@ -33,15 +30,20 @@ double seconds_between(clock_type::time_point a, clock_type::time_point b) {
 } // namespace
 
 struct hls_viewers::viewer {
-    explicit viewer(asio::io_context& ioc) : stream(ioc), timer(ioc) {
-        buffer.reserve(read_buffer_bytes);
-    }
-    beast::tcp_stream stream;
-    beast::flat_buffer buffer;
+    explicit viewer(asio::io_context& ioc) : sock(ioc.get_executor()), timer(ioc) {}
+    asio::basic_stream_socket<tcp, asio::io_context::executor_type> sock;
+    /// Between requests: the next playlist reload. During one: its deadline.
     asio::steady_timer timer;
-    http::request<http::empty_body> req;
-    std::optional<http::response_parser<http::string_body>> playlist;
-    std::optional<http::response_parser<http::buffer_body>> segment;
+    /// The response in flight, read from the loop's scratch buffer: fields looked at, not
+    /// kept; a playlist's body captured, a segment's counted.
+    codec::http::response_reader reader{{.max_head_bytes = 64 * 1024,
+                                         .max_body_bytes = std::uint64_t{256} << 20,
+                                         .max_capture_bytes = 1024 * 1024}};
+    std::string wire;             ///< the request being written
+    bool for_playlist = false;    ///< which request is in flight
+    bool timed_out = false;       ///< its deadline closed the socket
+    bool leftover = false;        ///< bytes after the response: the connection is not reused
+    std::uint32_t request_id = 0; ///< which request a deadline belongs to
     bool connected = false;
     bool stopped = false;
     bool playing = false;
@@ -56,7 +58,6 @@ struct hls_viewers::viewer {
     clock_type::time_point due; ///< when the request in flight was due
     double buffered_s = 0;      ///< media seconds downloaded since playback started
     double stalled_s = 0;       ///< seconds spent stalled
-    std::uint64_t seg_bytes = 0;
     double seg_duration = 0;
 };
 
@@ -94,68 +95,132 @@ std::string hls_viewers::resolve(std::string_view uri) const {
 }
 
 void hls_viewers::request(const std::shared_ptr<viewer>& v, const std::string& target,
-                          std::function<void()> on_written) {
+                          bool for_playlist) {
+    v->for_playlist = for_playlist;
+    v->timed_out = false;
+    v->reader.reset(false, for_playlist);
+    v->leftover = false;
+    // The deadline of the whole exchange (connect, write, the whole response).
+    v->timer.expires_after(request_timeout);
+    const auto id = ++v->request_id;
+    v->timer.async_wait([v, id](error_code ec) {
+        // A deadline already due when its response completed is queued anyway: only the
+        // current request's counts.
+        if (!ec && v->request_id == id) {
+            v->timed_out = true;
+            error_code ignored;
+            v->sock.close(ignored);
+        }
+    });
+    v->wire.clear();
+    v->wire.append("GET ").append(target).append(" HTTP/1.1\r\nHost: ");
+    v->wire.append(options_.host_header).append("\r\n\r\n");
     if (!v->connected) {
-        v->stream.expires_after(request_timeout);
-        v->stream.async_connect(target_, [this, v, target, on_written = std::move(on_written)](
-                                             beast::error_code ec) mutable {
+        v->sock.async_connect(target_, [this, v](error_code ec) {
             if (ec) {
-                broken(v, v->playlist ? "playlist" : "segment",
-                       ec == beast::error::timeout ? "timeout" : "connect");
+                broken(v, step_of(v), v->timed_out ? "timeout" : "connect");
                 return;
             }
             v->connected = true;
             rec_.connections(1);
-            beast::error_code ignored;
-            v->stream.socket().set_option(tcp::no_delay(true), ignored);
-            request(v, target, std::move(on_written));
+            error_code ignored;
+            v->sock.set_option(tcp::no_delay(true), ignored);
+            v->sock.non_blocking(true, ignored);
+            write(v);
         });
         return;
     }
-    v->req = {};
-    v->req.method(http::verb::get);
-    v->req.target(target);
-    v->req.version(11);
-    v->req.set(http::field::host, options_.host_header);
-    v->stream.expires_after(request_timeout);
-    http::async_write(
-        v->stream, v->req,
-        [this, v, on_written = std::move(on_written)](beast::error_code ec, std::size_t) {
-            if (ec) {
-                broken(v, v->segment ? "segment" : "playlist",
-                       ec == beast::error::timeout ? "timeout" : "write");
+    write(v);
+}
+
+void hls_viewers::write(const std::shared_ptr<viewer>& v) {
+    asio::async_write(v->sock, asio::buffer(v->wire), [this, v](error_code ec, std::size_t) {
+        if (ec) {
+            broken(v, step_of(v), v->timed_out ? "timeout" : "write");
+            return;
+        }
+        wait_read(v);
+    });
+}
+
+void hls_viewers::wait_read(const std::shared_ptr<viewer>& v) {
+    // Waited on, then read into the loop's scratch buffer: a viewer owns no read buffer.
+    v->sock.async_wait(tcp::socket::wait_read, [this, v](error_code ec) {
+        if (ec) {
+            broken(v, step_of(v), v->timed_out ? "timeout" : "read");
+            return;
+        }
+        for (;;) {
+            error_code e;
+            const auto n = v->sock.read_some(asio::buffer(scratch_.get(), scratch_bytes), e);
+            if (e == asio::error::would_block) {
+                break;
+            }
+            if (e == asio::error::eof) {
+                v->reader.finish_at_eof();
+                if (v->reader.done()) {
+                    v->leftover = true; // closed: not reusable
+                    on_response(v);
+                } else {
+                    broken(v, step_of(v), "read");
+                }
                 return;
             }
-            on_written();
-        });
+            if (e) {
+                broken(v, step_of(v), v->timed_out ? "timeout" : "read");
+                return;
+            }
+            const auto used = v->reader.feed({scratch_.get(), n});
+            if (v->reader.failed()) {
+                broken(v, step_of(v), "protocol");
+                return;
+            }
+            if (v->reader.done()) {
+                v->leftover = used < n;
+                on_response(v);
+                return;
+            }
+        }
+        wait_read(v);
+    });
+}
+
+void hls_viewers::on_response(const std::shared_ptr<viewer>& v) {
+    ++v->request_id; // its deadline, if already queued, no longer applies
+    v->timer.cancel();
+    if (v->for_playlist) {
+        on_playlist(v);
+    } else {
+        on_segment_done(v);
+    }
+}
+
+void hls_viewers::close_unless_reusable(const std::shared_ptr<viewer>& v) {
+    if (!v->reader.keep_alive() || v->leftover) {
+        error_code ignored;
+        v->sock.close(ignored);
+        v->connected = false;
+        rec_.connections(-1);
+    }
+}
+
+const char* hls_viewers::step_of(const std::shared_ptr<viewer>& v) {
+    return v->for_playlist ? "playlist" : "segment";
 }
 
 void hls_viewers::load_playlist(const std::shared_ptr<viewer>& v) {
     v->due = std::max(v->next_reload, v->joined);
-    v->segment.reset();
-    v->playlist.emplace();
-    request(v, options_.playlist, [this, v] {
-        v->playlist->body_limit(1024 * 1024);
-        http::async_read(
-            v->stream, v->buffer, *v->playlist, [this, v](beast::error_code ec, std::size_t) {
-                if (ec) {
-                    broken(v, "playlist", ec == beast::error::timeout ? "timeout" : "read");
-                    return;
-                }
-                on_playlist(v);
-            });
-    });
+    request(v, options_.playlist, true);
 }
 
 void hls_viewers::on_playlist(const std::shared_ptr<viewer>& v) {
     const auto now = clock_type::now();
-    const auto& msg = v->playlist->get();
-    const int status = static_cast<int>(msg.result_int());
+    const int status = v->reader.status();
     bool added = false;
     std::string_view error;
     if (status != 200) {
         error = "status";
-    } else if (auto p = codec::hls::parse_media_playlist(msg.body())) {
+    } else if (auto p = codec::hls::parse_media_playlist(v->reader.body())) {
         v->target_s = std::max(1, p->target_duration_s);
         if (!v->have_edge && !p->segments.empty()) {
             const auto n = p->segments.size();
@@ -174,14 +239,7 @@ void hls_viewers::on_playlist(const std::shared_ptr<viewer>& v) {
         error = "parse";
     }
     rec_.request("playlist", v->due, now, status, error);
-    const bool keep = msg.keep_alive();
-    v->playlist.reset();
-    if (!keep) {
-        beast::error_code ignored;
-        v->stream.socket().close(ignored);
-        v->connected = false;
-        rec_.connections(-1);
-    }
+    close_unless_reusable(v);
     // RFC 8216 §6.3.4: reload after the target duration when the playlist changed, after half
     // of it when it did not; after an error, a player retries soon.
     const auto target = std::chrono::milliseconds(1000 * v->target_s);
@@ -207,64 +265,26 @@ void hls_viewers::next(const std::shared_ptr<viewer>& v) {
         return;
     }
     v->timer.expires_at(std::min(v->next_reload, options_.share.end));
-    v->timer.async_wait([this, v](beast::error_code) { next(v); });
+    v->timer.async_wait([this, v](error_code) { next(v); });
 }
 
 void hls_viewers::load_segment(const std::shared_ptr<viewer>& v) {
     auto [uri, seconds] = std::move(v->queue.front());
     v->queue.pop_front();
     v->due = clock_type::now();
-    v->seg_bytes = 0;
     v->seg_duration = seconds;
-    v->playlist.reset();
-    v->segment.emplace();
-    request(v, resolve(uri), [this, v] {
-        v->segment->body_limit(256 * 1024 * 1024);
-        http::async_read_header(
-            v->stream, v->buffer, *v->segment, [this, v](beast::error_code ec, std::size_t) {
-                if (ec) {
-                    broken(v, "segment", ec == beast::error::timeout ? "timeout" : "read");
-                    return;
-                }
-                read_segment(v);
-            });
-    });
-}
-
-void hls_viewers::read_segment(const std::shared_ptr<viewer>& v) {
-    if (v->segment->is_done()) {
-        on_segment_done(v);
-        return;
-    }
-    auto& body = v->segment->get().body();
-    body.data = scratch_.get(); // one buffer per loop: the bytes are counted, not kept
-    body.size = scratch_bytes;
-    body.more = true;
-    v->stream.expires_after(request_timeout);
-    http::async_read_some(
-        v->stream, v->buffer, *v->segment, [this, v](beast::error_code ec, std::size_t) {
-            if (ec == http::error::need_buffer) {
-                ec = {};
-            }
-            v->seg_bytes += scratch_bytes - v->segment->get().body().size;
-            if (ec) {
-                broken(v, "segment", ec == beast::error::timeout ? "timeout" : "read");
-                return;
-            }
-            read_segment(v);
-        });
+    request(v, resolve(uri), false);
 }
 
 void hls_viewers::on_segment_done(const std::shared_ptr<viewer>& v) {
     const auto now = clock_type::now();
-    const auto& msg = v->segment->get();
-    const int status = static_cast<int>(msg.result_int());
+    const int status = v->reader.status();
     const bool ok = status == 200;
     rec_.request("segment", v->due, now, status, ok ? "" : "status");
     auto& vs = rec_.stats().viewers;
     if (ok) {
         ++vs.segments;
-        vs.bytes += v->seg_bytes;
+        vs.bytes += v->reader.body_bytes();
         if (!v->playing) {
             v->playing = true;
             v->play_start = now;
@@ -283,14 +303,7 @@ void hls_viewers::on_segment_done(const std::shared_ptr<viewer>& v) {
             v->buffered_s += v->seg_duration;
         }
     }
-    const bool keep = msg.keep_alive();
-    v->segment.reset();
-    if (!keep) {
-        beast::error_code ignored;
-        v->stream.socket().close(ignored);
-        v->connected = false;
-        rec_.connections(-1);
-    }
+    close_unless_reusable(v);
     next(v);
 }
 
@@ -300,17 +313,15 @@ void hls_viewers::broken(const std::shared_ptr<viewer>& v, std::string_view step
     if (v->connected) {
         rec_.connections(-1);
     }
-    beast::error_code ignored;
-    v->stream.socket().close(ignored);
+    ++v->request_id; // its deadline no longer applies
+    error_code ignored;
+    v->sock.close(ignored);
     v->connected = false;
-    v->playlist.reset();
-    v->segment.reset();
-    v->buffer.consume(v->buffer.size());
     if (v->stopped) {
         return;
     }
-    v->timer.expires_after(retry_after);
-    v->timer.async_wait([this, v](beast::error_code) { next(v); });
+    v->timer.expires_after(retry_after); // also ends the request's deadline
+    v->timer.async_wait([this, v](error_code) { next(v); });
 }
 
 void hls_viewers::stop(const std::shared_ptr<viewer>& v) {
@@ -332,8 +343,8 @@ void hls_viewers::stop(const std::shared_ptr<viewer>& v) {
         rec_.connections(-1);
         v->connected = false;
     }
-    beast::error_code ignored;
-    v->stream.socket().close(ignored);
+    error_code ignored;
+    v->sock.close(ignored);
     v->timer.cancel();
 }
 

@@ -8,10 +8,12 @@
 // says: a target duration after the last load when it changed, half of one when it did not.
 // The playback clock starts when the first segment is in: start-up time = join -> first
 // segment. A stall is the playhead reaching the end of what was downloaded; its length is how
-// long the viewer waited for the next segment. Segment bodies are read into one scratch buffer
-// per loop and dropped (counted, never kept): a viewer holds its socket, a 16 KiB read buffer
-// and a small queue of segment names — the memory of a simulated viewer is what the
-// "100,000 viewers in 4 GB" goal of issue 7 is about.
+// long the viewer waited for the next segment. Responses are read with
+// codec/http/response_reader from one scratch buffer per loop (a viewer's socket is waited on,
+// then read without blocking), and segment bodies are counted and dropped: a viewer holds its
+// socket, a timer, the reader's small state and a short queue of segment names — the memory of
+// a simulated viewer is what the "100,000 viewers in 4 GB" goal of issue 7 is about. A request
+// (connect, write, the whole response) has a 10 s deadline.
 //
 // Requests count in the run's steps "playlist" and "segment" (latency from when the request was
 // due); player-side figures in run_stats::viewers.
@@ -53,10 +55,15 @@ class hls_viewers {
     void on_playlist(const std::shared_ptr<viewer>& v);
     void next(const std::shared_ptr<viewer>& v);
     void load_segment(const std::shared_ptr<viewer>& v);
-    void read_segment(const std::shared_ptr<viewer>& v);
     void on_segment_done(const std::shared_ptr<viewer>& v);
-    void request(const std::shared_ptr<viewer>& v, const std::string& target,
-                 std::function<void()> on_written);
+    /// GET target on the viewer's connection (connecting first if needed); the response goes
+    /// to on_playlist or on_segment_done.
+    void request(const std::shared_ptr<viewer>& v, const std::string& target, bool for_playlist);
+    void write(const std::shared_ptr<viewer>& v);
+    void wait_read(const std::shared_ptr<viewer>& v);
+    void on_response(const std::shared_ptr<viewer>& v);
+    void close_unless_reusable(const std::shared_ptr<viewer>& v);
+    static const char* step_of(const std::shared_ptr<viewer>& v);
     void broken(const std::shared_ptr<viewer>& v, std::string_view step, std::string_view kind);
     void stop(const std::shared_ptr<viewer>& v);
     [[nodiscard]] std::string resolve(std::string_view uri) const;
