@@ -306,6 +306,40 @@ path = "/b"
         assert.ok(r.report.timeline[0].requests >= 90, JSON.stringify(r.report.timeline));
     });
 
+    it('ramping-vus: the closed model grows and shrinks its VUs over the phase', async () => {
+        const ramp = `
+name = "ramp"
+[vars]
+from = 0
+to = 20
+[[phases]]
+executor = "ramping-vus"
+start_vus = "\${from}"
+vus = "\${to}"
+duration = "\${duration}"
+flow = "f"
+[[flows.f]]
+name = "get"
+path = "/ramp"
+`;
+        tiny.state.delayMs = 50;
+        const up = await stress(scenarioFile(dir, ramp), {target, duration: '3s'});
+        const down = await stress(scenarioFile(dir, ramp), {target, duration: '3s', from: 20, to: 0});
+        tiny.state.delayMs = 0;
+        assert.equal(up.code, 0, up.stdout);
+        assert.equal(down.code, 0, down.stdout);
+        // Each VU makes ~20 requests/s against a 50 ms server; on average 10 VUs for 3 s.
+        for (const r of [up, down]) {
+            const n = r.report.steps.get.requests;
+            assert.ok(n >= 400 && n <= 750, `${n} requests`);
+        }
+        const perSecond = (r) => r.report.timeline.slice(0, 3).map((x) => x.requests);
+        const [u0, u1, u2] = perSecond(up);
+        assert.ok(u0 < u1 && u1 < u2, `growing: ${perSecond(up)}`);
+        const [d0, d1, d2] = perSecond(down);
+        assert.ok(d0 > d1 && d1 > d2, `shrinking: ${perSecond(down)}`);
+    });
+
     it('a request the server never answers fails with "timeout" after the step\'s timeout', async () => {
         const hang = `
 name = "hang"

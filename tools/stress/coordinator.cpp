@@ -1,6 +1,7 @@
 // The coordinator (see coordinator.hpp).
 #include "stress/coordinator.hpp"
 
+#include "codec/http/url.hpp"
 #include "stress/line_channel.hpp"
 #include "stress/stats_codec.hpp"
 
@@ -64,17 +65,13 @@ void add_progress(const json& p, const char* key, Atomic& last, Atomic& total) {
 }
 
 core::result<tcp::socket> connect(asio::io_context& ioc, const std::string& address) {
-    const auto colon = address.rfind(':');
-    if (colon == std::string::npos || colon == 0) {
-        return core::make_error(fmt::format("worker {}: expected HOST:PORT", address));
-    }
-    auto host = address.substr(0, colon);
-    if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
-        host = host.substr(1, host.size() - 2);
+    auto where = codec::http::parse_host_port(address);
+    if (!where) {
+        return where.err().wrap(fmt::format("worker {}", address));
     }
     tcp::resolver resolver(ioc);
     boost::system::error_code ec;
-    const auto endpoints = resolver.resolve(host, address.substr(colon + 1), ec);
+    const auto endpoints = resolver.resolve(where->host, fmt::format("{}", where->port), ec);
     if (ec) {
         return core::make_error(fmt::format("worker {}: {}", address, ec.message()));
     }

@@ -1,6 +1,8 @@
 // http_once (see http_once.hpp).
 #include "stress/http_once.hpp"
 
+#include "codec/http/url.hpp"
+
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -19,22 +21,14 @@ using tcp = asio::ip::tcp;
 core::result<http_answer> http_once(const std::string& method, const std::string& url,
                                     const std::string& body, const std::string& content_type,
                                     std::chrono::milliseconds timeout) {
-    constexpr std::string_view scheme = "http://";
-    if (!url.starts_with(scheme)) {
-        return core::make_error(fmt::format("{}: only http:// URLs", url));
+    auto u = codec::http::parse_http_url(url);
+    if (!u) {
+        return u.err().wrap(url);
     }
-    const auto rest = std::string_view(url).substr(scheme.size());
-    const auto slash = rest.find('/');
-    const auto authority = rest.substr(0, slash);
-    const std::string target =
-        slash == std::string_view::npos ? "/" : std::string(rest.substr(slash));
-    const auto colon = authority.rfind(':');
-    std::string host(authority.substr(0, colon));
-    if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
-        host = host.substr(1, host.size() - 2);
-    }
-    const std::string port =
-        colon == std::string_view::npos ? "80" : std::string(authority.substr(colon + 1));
+    const std::string port = fmt::format("{}", u->port);
+    const std::string& host = u->host;
+    const std::string& target = u->target;
+    const std::string& authority = u->authority;
     asio::io_context ioc;
     beast::tcp_stream stream(ioc);
     tcp::resolver resolver(ioc);
@@ -44,7 +38,7 @@ core::result<http_answer> http_once(const std::string& method, const std::string
         return core::make_error(fmt::format("{}: {}", url, ec.message()));
     }
     http::request<http::string_body> req{http::string_to_verb(method), target, 11};
-    req.set(http::field::host, std::string(authority));
+    req.set(http::field::host, authority);
     req.set(http::field::user_agent, "livehouse-stress");
     if (!content_type.empty()) {
         req.set(http::field::content_type, content_type);

@@ -294,15 +294,10 @@ class loop_runner {
             timer_.async_wait([this, p](beast::error_code) { begin_phase(p + 1); });
             return;
         }
-        if (ph.kind == executor::constant_vus) {
-            const std::size_t mine = ph.vus / slots_ + (slot_ < ph.vus % slots_ ? 1 : 0);
-            for (std::size_t i = 0; i < mine; ++i) {
-                auto* v = make_vu();
-                ++open_;
-                count_open(1);
-                v->looping = true;
-                start_iteration(v, clock_type::now(), p);
-            }
+        if (ph.kind == executor::constant_vus || ph.kind == executor::ramping_vus) {
+            running_ = 0;
+            excess_ = 0;
+            adjust_vus(p);
             timer_.expires_at(phase_end_);
             timer_.async_wait([this, p](beast::error_code) { begin_phase(p + 1); });
             return;
@@ -313,6 +308,69 @@ class loop_runner {
         arrival_index_ = 0;
         skip_to_mine();
         schedule_arrivals();
+    }
+
+    /// Closed models: brings this loop's VUs of phase p to its share of the VUs the phase wants
+    /// now — all of them for constant-vus; for ramping-vus, start_vus + (vus - start_vus) × the
+    /// fraction of the phase elapsed, re-checked every 100 ms. A VU over the count stops at the
+    /// end of its iteration (an iteration is never cut short).
+    void adjust_vus(std::size_t p) {
+        if (p != phase_ || stopping_) {
+            return;
+        }
+        const auto& ph = phases_[p];
+        const auto now = clock_type::now();
+        double f = 1;
+        if (ph.kind == executor::ramping_vus && ph.length.count() > 0) {
+            f = std::clamp(std::chrono::duration<double>(now - phase_begin_).count() /
+                               std::chrono::duration<double>(ph.length).count(),
+                           0.0, 1.0);
+        }
+        const double from = static_cast<double>(ph.start_vus);
+        const auto total =
+            static_cast<std::size_t>(std::llround(from + (static_cast<double>(ph.vus) - from) * f));
+        const std::size_t want = total / slots_ + (slot_ < total % slots_ ? 1 : 0);
+        const std::size_t effective = running_ - excess_;
+        if (effective < want) {
+            std::size_t more = want - effective;
+            const auto keep = std::min(excess_, more); // those about to stop go on instead
+            excess_ -= keep;
+            more -= keep;
+            for (std::size_t i = 0; i < more; ++i) {
+                auto* v = make_vu();
+                ++open_;
+                ++running_;
+                count_open(1);
+                v->looping = true;
+                start_iteration(v, now, p);
+            }
+        } else {
+            excess_ += effective - want;
+        }
+        if (ph.kind == executor::ramping_vus && now < phase_end_) {
+            vus_timer_.expires_after(std::chrono::milliseconds(100));
+            vus_timer_.async_wait([this, p](beast::error_code ec) {
+                if (!ec) {
+                    adjust_vus(p);
+                }
+            });
+        }
+    }
+
+    /// A looping VU of the current phase may go on (false: it is over the count, or the phase
+    /// is over); its count is updated when it does not.
+    bool keep_looping(const vu_ptr& v, clock_type::time_point now) {
+        if (v->phase != phase_) {
+            return false;
+        }
+        if (now < phase_end_ && excess_ == 0) {
+            return true;
+        }
+        if (excess_ > 0 && now < phase_end_) {
+            --excess_;
+        }
+        --running_;
+        return false;
     }
 
     /// Advances next_arrival_ by one arrival of the whole run (all loops).
@@ -636,7 +694,7 @@ class loop_runner {
     void end_iteration(const vu_ptr& v) {
         const auto now = clock_type::now();
         if (v->looping) {
-            if (now < phase_end_ && v->phase == phase_) {
+            if (keep_looping(v, now)) {
                 start_iteration(v, now, v->phase);
                 return;
             }
@@ -671,7 +729,7 @@ class loop_runner {
         v->connected = false;
         // The iteration is over (its next steps depended on this one); the VU slot is free.
         ++stats_.iterations;
-        if (v->looping && clock_type::now() < phase_end_ && v->phase == phase_) {
+        if (v->looping && keep_looping(v, clock_type::now())) {
             ++open_;
             count_open(1);
             start_iteration(v, clock_type::now(), v->phase);
@@ -724,6 +782,7 @@ class loop_runner {
         if (open_ == 0) {
             timer_.cancel();
             sweep_.cancel();
+            vus_timer_.cancel();
         }
     }
 
@@ -748,8 +807,11 @@ class loop_runner {
     std::vector<vu_ptr> spare_;             ///< made, closed, free for reuse
     std::vector<vu_ptr> idle_;              ///< connected, waiting for an arrival
     asio::steady_timer sweep_;
-    std::vector<const std::vector<step>*> flows_;      ///< per phase: its flow
-    std::vector<bool> flow_dynamic_;                   ///< per phase: a step of it has ${...}
+    asio::steady_timer vus_timer_{ioc_};          ///< ramping-vus: the 100 ms re-count
+    std::size_t running_ = 0;                     ///< closed models: this phase's looping VUs
+    std::size_t excess_ = 0;                      ///< of those, how many stop after their iteration
+    std::vector<const std::vector<step>*> flows_; ///< per phase: its flow
+    std::vector<bool> flow_dynamic_;              ///< per phase: a step of it has ${...}
     std::vector<std::vector<step_stats*>> flow_stats_; ///< per phase and step
     std::size_t open_ = 0;
     std::size_t max_open_ = 1;

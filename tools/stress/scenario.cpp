@@ -1,6 +1,8 @@
 // Scenario files (see scenario.hpp).
 #include "stress/scenario.hpp"
 
+#include "codec/http/url.hpp"
+
 #include <algorithm>
 #include <charconv>
 #include <cmath>
@@ -91,35 +93,6 @@ core::result<void> only_keys(const toml::table& t, std::initializer_list<std::st
     return {};
 }
 
-core::result<std::pair<std::string, std::uint16_t>> parse_target(std::string_view url) {
-    constexpr std::string_view scheme = "http://";
-    if (!url.starts_with(scheme)) {
-        return core::make_error(
-            fmt::format("vars.target: expected http://host:port, got \"{}\"", url));
-    }
-    auto rest = url.substr(scheme.size());
-    if (auto slash = rest.find('/'); slash != std::string_view::npos) {
-        rest = rest.substr(0, slash);
-    }
-    const auto colon = rest.rfind(':');
-    std::string host(rest.substr(0, colon));
-    unsigned port = 80;
-    if (colon != std::string_view::npos) {
-        const auto digits = rest.substr(colon + 1);
-        const auto [p, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), port);
-        if (ec != std::errc{} || p != digits.data() + digits.size() || port == 0 || port > 65535) {
-            return core::make_error(fmt::format("vars.target: bad port in \"{}\"", url));
-        }
-    }
-    if (host.starts_with('[') && host.ends_with(']')) {
-        host = host.substr(1, host.size() - 2);
-    }
-    if (host.empty()) {
-        return core::make_error(fmt::format("vars.target: no host in \"{}\"", url));
-    }
-    return std::pair{host, static_cast<std::uint16_t>(port)};
-}
-
 core::result<executor> parse_executor(std::string_view s, std::string_view where) {
     if (s == "constant-arrival-rate") {
         return executor::constant_arrival_rate;
@@ -133,6 +106,9 @@ core::result<executor> parse_executor(std::string_view s, std::string_view where
     if (s == "constant-vus") {
         return executor::constant_vus;
     }
+    if (s == "ramping-vus") {
+        return executor::ramping_vus;
+    }
     if (s == "hls-viewers") {
         return executor::hls_viewers;
     }
@@ -144,7 +120,7 @@ core::result<executor> parse_executor(std::string_view s, std::string_view where
     }
     return core::make_error(fmt::format(
         "{}: executor \"{}\": expected constant-arrival-rate, ramping-arrival-rate, spike, "
-        "constant-vus, hls-viewers, love-tappers or chat-clients",
+        "constant-vus, ramping-vus, hls-viewers, love-tappers or chat-clients",
         where, s));
 }
 
@@ -172,6 +148,7 @@ double phase::rate_at(duration t) const {
         }
         return rate * static_cast<double>(t.count()) / static_cast<double>(ramp.count());
     case executor::constant_vus:
+    case executor::ramping_vus:
     case executor::hls_viewers:
     case executor::love_tappers:
     case executor::chat_clients:
@@ -340,12 +317,13 @@ parse_scenario(std::string_view text, std::string_view source,
         }
         value = std::move(*t);
     }
-    auto target = parse_target(sc.vars["target"]);
+    // The target is where the load goes; a path in it is ignored (flows name their paths).
+    auto target = codec::http::parse_http_url(sc.vars["target"]);
     if (!target) {
-        return target.err();
+        return target.err().wrap(fmt::format("vars.target \"{}\"", sc.vars["target"]));
     }
-    sc.target_host = target->first;
-    sc.target_port = target->second;
+    sc.target_host = target->host;
+    sc.target_port = target->port;
 
     // Values known only while a VU runs: what a step extracts from a response, and the
     // builtins. In flows they stay "${name}" and are filled in per request (expand()).
@@ -471,10 +449,10 @@ parse_scenario(std::string_view text, std::string_view source,
             return core::make_error(fmt::format("{}: expected a table", w));
         }
         if (auto r = only_keys(*t,
-                               {"name", "executor", "rate", "start_rate", "ramp", "vus", "viewers",
-                                "playlist", "duration", "max_vus", "flow", "start", "broadcast",
-                                "taps_per_second", "token_secret", "send_rate", "senders",
-                                "message_bytes"},
+                               {"name", "executor", "rate", "start_rate", "ramp", "vus",
+                                "start_vus", "viewers", "playlist", "duration", "max_vus", "flow",
+                                "start", "broadcast", "taps_per_second", "token_secret",
+                                "send_rate", "senders", "message_bytes"},
                                w);
             !r) {
             return r.err();
@@ -511,9 +489,10 @@ parse_scenario(std::string_view text, std::string_view source,
         auto start_rate = number("start_rate", 0);
         auto vus = number(t->contains("viewers") ? "viewers" : "vus", 0);
         auto max_vus = number("max_vus", 1000);
+        auto start_vus = number("start_vus", 0);
         auto length = time("duration", sc.vars["duration"]);
         auto ramp = time("ramp", "0s");
-        for (auto* r : {&rate, &start_rate, &vus, &max_vus}) {
+        for (auto* r : {&rate, &start_rate, &vus, &max_vus, &start_vus}) {
             if (!*r) {
                 return r->err();
             }
@@ -528,6 +507,7 @@ parse_scenario(std::string_view text, std::string_view source,
         p.start_rate = *start_rate;
         p.vus = static_cast<std::size_t>(std::max(0.0, *vus));
         p.max_vus = static_cast<std::size_t>(std::max(1.0, *max_vus));
+        p.start_vus = static_cast<std::size_t>(std::max(0.0, *start_vus));
         p.length = *length;
         p.ramp = *ramp;
         if (t->contains("start")) {
@@ -540,7 +520,7 @@ parse_scenario(std::string_view text, std::string_view source,
         if (p.rate < 0 || p.rate > max_rate || p.start_rate < 0 || p.start_rate > max_rate) {
             return core::make_error(fmt::format("{}: rate must be in 0..{}", w, max_rate));
         }
-        if (p.vus > max_vus_limit || p.max_vus > max_vus_limit) {
+        if (p.vus > max_vus_limit || p.max_vus > max_vus_limit || p.start_vus > max_vus_limit) {
             return core::make_error(fmt::format("{}: at most {} VUs", w, max_vus_limit));
         }
         if (p.kind == executor::love_tappers || p.kind == executor::chat_clients) {
@@ -622,11 +602,11 @@ parse_scenario(std::string_view text, std::string_view source,
             sc.phases.push_back(std::move(p));
             continue;
         }
-        if (p.kind == executor::constant_vus ? p.vus == 0 : p.rate <= 0) {
-            return core::make_error(
-                fmt::format("{}: {} needs {}", w,
-                            p.kind == executor::constant_vus ? "constant-vus" : "an open model",
-                            p.kind == executor::constant_vus ? "vus > 0" : "rate > 0"));
+        const bool closed = p.kind == executor::constant_vus || p.kind == executor::ramping_vus;
+        if (closed ? p.vus == 0 && p.start_vus == 0 : p.rate <= 0) {
+            return core::make_error(fmt::format("{}: {} needs {}", w,
+                                                closed ? "a closed model" : "an open model",
+                                                closed ? "vus > 0" : "rate > 0"));
         }
         p.flow = (*t)["flow"].value_or(std::string());
         if (!sc.flows.contains(p.flow)) {

@@ -84,6 +84,7 @@ enum class executor {
     ramping_arrival_rate,
     spike,
     constant_vus,
+    ramping_vus,
     hls_viewers,
     love_tappers,
     chat_clients
@@ -96,6 +97,7 @@ struct phase {
     double start_rate = 0;          ///< ramping-arrival-rate
     duration ramp{0};               ///< spike
     std::size_t vus = 0;            ///< constant-vus; hls-viewers: the viewers (key `viewers`)
+    std::size_t start_vus = 0;      ///< ramping-vus: from start_vus to vus over the duration
     std::string playlist;           ///< hls-viewers: the live playlist's path
     std::string broadcast;          ///< love-tappers: the broadcast's id
     double taps_per_second = 3;     ///< love-tappers: per tapper

@@ -18,6 +18,11 @@ std::string webhook_body(const scenario& sc, const run_stats& stats, const verdi
     if (stats.viewers.joined > 0) {
         text += fmt::format("; {} viewers, {} stalls", stats.viewers.joined, stats.viewers.stalls);
     }
+    if (stats.chat.clients > 0) {
+        text += fmt::format("; chat: {} clients, {} messages delivered (p99 {:.2f} ms)",
+                            stats.chat.joined, stats.chat.delivered,
+                            static_cast<double>(stats.chat.delivery.percentile(0.99)) / 1000.0);
+    }
     for (const auto& r : v.results) {
         if (!r.passed) {
             text += fmt::format("\nfailed: {} (observed {:g})", r.rule.text, r.observed);

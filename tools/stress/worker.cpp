@@ -1,6 +1,7 @@
 // `livehouse stress --worker` (see worker.hpp).
 #include "stress/worker.hpp"
 
+#include "codec/http/url.hpp"
 #include "stress/line_channel.hpp"
 #include "stress/load_run.hpp"
 #include "stress/scenario.hpp"
@@ -118,29 +119,16 @@ void serve_job(line_channel& ch, const worker_options& options) {
 } // namespace
 
 int run_stress_worker(const worker_options& options) {
-    const auto colon = options.listen.rfind(':');
-    if (colon == std::string::npos) {
-        fmt::print(stderr, "livehouse stress --worker: --listen {}: expected HOST:PORT\n",
-                   options.listen);
-        return 2;
-    }
-    auto host = options.listen.substr(0, colon);
-    if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
-        host = host.substr(1, host.size() - 2);
-    }
+    auto where = codec::http::parse_host_port(options.listen, std::nullopt, true);
     asio::io_context ioc;
     boost::system::error_code ec;
-    const auto address = asio::ip::make_address(host, ec);
-    unsigned port = 0;
-    const auto port_text = options.listen.substr(colon + 1);
-    const bool port_ok = !port_text.empty() && port_text.size() <= 5 &&
-                         port_text.find_first_not_of("0123456789") == std::string::npos &&
-                         (port = static_cast<unsigned>(std::stoul(port_text))) <= 65535;
-    if (ec || !port_ok) {
-        fmt::print(stderr, "livehouse stress --worker: --listen {}: expected IP:PORT\n",
-                   options.listen);
+    const auto address = where ? asio::ip::make_address(where->host, ec) : asio::ip::address{};
+    if (!where || ec) {
+        fmt::print(stderr, "livehouse stress --worker: --listen {}: expected IP:PORT{}\n",
+                   options.listen, where ? "" : fmt::format(" ({})", where.err().message));
         return 2;
     }
+    const unsigned port = where->port;
     tcp::acceptor acceptor(ioc);
     const tcp::endpoint ep(address, static_cast<std::uint16_t>(port));
     acceptor.open(ep.protocol(), ec);

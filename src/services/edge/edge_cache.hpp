@@ -75,7 +75,14 @@ struct cached_object {
 using object_ptr = std::shared_ptr<const cached_object>;
 
 /// Called once when the fetch a request joined resolves: the object, or null and why.
-using waiter = std::function<void(const object_ptr& object, const std::string& error)>;
+/// How a fetch ended for those waiting on it: `error` empty when the object is fresh from the
+/// upstream; else why not (the object, if any, is a stale copy), and whether it timed out (a
+/// gateway timeout rather than a bad gateway).
+struct fetch_status {
+    std::string error;
+    bool timed_out = false;
+};
+using waiter = std::function<void(const object_ptr& object, const fetch_status& status)>;
 
 class edge_cache {
   public:

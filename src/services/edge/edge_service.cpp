@@ -2,6 +2,7 @@
 #include "services/edge/edge_service.hpp"
 
 #include "codec/http/cache_control.hpp"
+#include "codec/http/url.hpp"
 
 #include <algorithm>
 #include <array>
@@ -91,67 +92,18 @@ bool is_server_error(unsigned s) {
 } // namespace
 
 core::result<upstream_address> parse_upstream_url(std::string_view url) {
-    constexpr std::string_view scheme = "http://";
-    if (!url.starts_with(scheme)) {
-        if (url.find("://") != std::string_view::npos) {
-            return core::make_error(fmt::format(
-                "upstream {}: only http:// is supported (terminate TLS in front of livehouse)",
-                url));
-        }
-        return core::make_error(fmt::format("upstream {}: expected http://host[:port]", url));
+    auto u = codec::http::parse_http_url(url);
+    if (!u) {
+        const bool tls = u.err().message.find("only http://") != std::string::npos;
+        return core::make_error(fmt::format("upstream {}: {}{}", url, u.err().message,
+                                            tls ? " (terminate TLS in front of livehouse)" : ""));
     }
-    auto rest = url.substr(scheme.size());
-    if (auto slash = rest.find('/'); slash != std::string_view::npos) {
-        if (rest.substr(slash) != "/") {
-            return core::make_error(
-                fmt::format("upstream {}: a path is not supported (the edge serves the "
-                            "upstream's own paths)",
-                            url));
-        }
-        rest = rest.substr(0, slash);
+    if (u->target != "/") {
+        return core::make_error(fmt::format(
+            "upstream {}: a path is not supported (the edge serves the upstream's own paths)",
+            url));
     }
-    if (rest.find('@') != std::string_view::npos) {
-        return core::make_error(fmt::format("upstream {}: user info is not supported", url));
-    }
-    upstream_address a;
-    std::string_view port_text;
-    if (rest.starts_with('[')) {
-        const auto close = rest.find(']');
-        if (close == std::string_view::npos) {
-            return core::make_error(fmt::format("upstream {}: unclosed '[' in the host", url));
-        }
-        a.host = std::string(rest.substr(1, close - 1));
-        rest = rest.substr(close + 1);
-        if (!rest.empty()) {
-            if (rest[0] != ':') {
-                return core::make_error(fmt::format("upstream {}: junk after the host", url));
-            }
-            port_text = rest.substr(1);
-        }
-    } else {
-        const auto colon = rest.find(':');
-        a.host = std::string(rest.substr(0, colon));
-        if (colon != std::string_view::npos) {
-            port_text = rest.substr(colon + 1);
-        }
-    }
-    if (a.host.empty()) {
-        return core::make_error(fmt::format("upstream {}: no host", url));
-    }
-    if (!port_text.empty() || rest.ends_with(':')) {
-        unsigned port = 0;
-        for (char c : port_text) {
-            if (c < '0' || c > '9' || port > 65535) {
-                return core::make_error(fmt::format("upstream {}: bad port", url));
-            }
-            port = port * 10 + static_cast<unsigned>(c - '0');
-        }
-        if (port == 0 || port > 65535) {
-            return core::make_error(fmt::format("upstream {}: bad port", url));
-        }
-        a.port = static_cast<std::uint16_t>(port);
-    }
-    return a;
+    return upstream_address{u->host, u->port};
 }
 
 std::shared_ptr<edge_service> edge_service::create(edge_config config,
@@ -251,7 +203,7 @@ void edge_service::close() {
         }
     }
     for (auto& w : cache_.drain()) {
-        w(nullptr, "shutting down");
+        w(nullptr, {"shutting down"});
     }
 }
 
@@ -280,14 +232,13 @@ void edge_service::get(const net::request& req, const net::route_params& params,
     const auto key = cache_key(req.target());
     const auto now = clock_type::now();
     waiter w = [self = shared_from_this(), reply](const object_ptr& object,
-                                                  const std::string& error) {
+                                                  const fetch_status& fetched) {
         const auto at = clock_type::now();
         if (object) {
-            reply(to_response(*object, at, error.empty() ? "MISS" : "STALE"));
+            reply(to_response(*object, at, fetched.error.empty() ? "MISS" : "STALE"));
             return;
         }
-        reply(error_response(error.find("timed out") != std::string::npos ? status::gateway_timeout
-                                                                          : status::bad_gateway,
+        reply(error_response(fetched.timed_out ? status::gateway_timeout : status::bad_gateway,
                              "upstream unavailable"));
     };
     auto found = cache_.lookup(key, now, w);
@@ -402,9 +353,9 @@ void edge_service::fetched(const std::string& key, const object_ptr& object) {
         for (auto& w : failed.waiters) {
             if (failed.stale) {
                 stale_if_error_.inc();
-                w(failed.stale, "upstream answered an error");
+                w(failed.stale, {"upstream answered an error"});
             } else {
-                w(object, ""); // the upstream's own error page, not stored
+                w(object, {}); // the upstream's own error page, not stored
             }
         }
         return;
@@ -412,7 +363,7 @@ void edge_service::fetched(const std::string& key, const object_ptr& object) {
     const bool store = object->storable && object->body->size() <= config_.max_object_bytes;
     auto done = cache_.resolve(key, object, store);
     for (auto& w : done.waiters) {
-        w(object, "");
+        w(object, {});
     }
 }
 
@@ -423,9 +374,9 @@ void edge_service::fetch_failed(const std::string& key, const std::string& error
     for (auto& w : failed.waiters) {
         if (failed.stale) {
             stale_if_error_.inc();
-            w(failed.stale, error);
+            w(failed.stale, {error, timed_out});
         } else {
-            w(nullptr, timed_out ? "timed out" : error);
+            w(nullptr, {error, timed_out});
         }
     }
 }

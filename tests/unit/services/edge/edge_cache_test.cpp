@@ -34,7 +34,8 @@ object_ptr object(std::string body, std::chrono::seconds at, std::chrono::second
 struct recorder {
     std::vector<std::pair<object_ptr, std::string>> calls;
     waiter make() {
-        return [this](const object_ptr& o, const std::string& e) { calls.emplace_back(o, e); };
+        return
+            [this](const object_ptr& o, const fetch_status& s) { calls.emplace_back(o, s.error); };
     }
 };
 
