@@ -83,7 +83,25 @@ std::size_t response_reader::feed_head(std::string_view data) {
     // Look for the blank line from 3 bytes before the new data (it may straddle two reads).
     const std::size_t before = head_.size();
     const std::size_t room = limits_.max_head_bytes - std::min(before, limits_.max_head_bytes);
-    head_.append(data.substr(0, std::min(data.size(), room + 4)));
+    // Copy no more than the head: up to where its blank line ends in `data`, so the body read
+    // along with it (a whole segment, often) is not copied into head_ — whose capacity stays
+    // with the connection for its life. The blank line may begin in the bytes kept already.
+    std::size_t take = std::min(data.size(), room + 4);
+    constexpr std::string_view blank = "\r\n\r\n";
+    bool straddles = false;
+    for (std::size_t k = std::min<std::size_t>(before, 3); k > 0 && !straddles; --k) {
+        if (std::string_view(head_).substr(before - k) == blank.substr(0, k) &&
+            data.substr(0, 4 - k) == blank.substr(k)) {
+            take = std::min(take, 4 - k);
+            straddles = true;
+        }
+    }
+    if (!straddles) {
+        if (const auto pos = data.find(blank); pos != std::string_view::npos) {
+            take = std::min(take, pos + 4);
+        }
+    }
+    head_.append(data.substr(0, take));
     const auto from = before >= 3 ? before - 3 : 0;
     const auto end = head_.find("\r\n\r\n", from);
     if (end == std::string::npos) {

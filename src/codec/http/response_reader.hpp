@@ -50,6 +50,11 @@ class response_reader {
     [[nodiscard]] bool keep_alive() const { return keep_alive_; }
     [[nodiscard]] std::uint64_t body_bytes() const { return body_bytes_; }
     [[nodiscard]] const std::string& body() const { return body_; }
+    /// Heap bytes this reader holds (its buffers' capacities): what it costs a connection
+    /// between responses.
+    [[nodiscard]] std::size_t held_bytes() const {
+        return head_.capacity() + line_.capacity() + body_.capacity() + error_.capacity();
+    }
 
   private:
     enum class state {
