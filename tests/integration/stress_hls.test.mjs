@@ -66,6 +66,11 @@ describe('livehouse stress: hls viewers', {timeout: 180000}, () => {
         assert.ok(Math.max(...samples.map((x) => x.connections)) >= 400,
                   'the viewers\' connections show on the server');
         assert.match(r.out, /^server: cpu avg \d+% max \d+%/m);
+        // The server's own answer times (its request-duration histogram), second by second.
+        const timed = samples.filter((x) => x.latency_p99_ms >= 0);
+        assert.ok(timed.length >= 10, `${timed.length} samples with the server's latency`);
+        assert.ok(timed.every((x) => x.latency_p50_ms > 0 && x.latency_p50_ms <= x.latency_p99_ms));
+        assert.match(r.out, /^server latency \(its http_request_duration_seconds\): p99 per second max [\d.]+ ms/m);
         const after = await h.metricValue(server, 'http_requests_total', {route: 'origin.hls'});
         const sent = report.steps.segment.requests + report.steps.playlist.requests;
         assert.ok(after - before >= sent, `the server saw ${after - before} of ${sent} requests`);

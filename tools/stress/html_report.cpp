@@ -167,6 +167,12 @@ if (DATA.server && DATA.server.samples.length > 1) {
          {label: 'connections', stroke: '#5a5'}, {label: 'db connections', stroke: '#333'}],
         [ss.map((x) => x.t_s), ss.map((x) => x.cpu_percent), ss.map((x) => x.load1 * 100),
          ss.map((x) => x.connections), ss.map((x) => x.db_connections)]);
+  const sl = ss.filter((x) => x.latency_p99_ms >= 0);
+  if (sl.length > 1) {
+    chart('Server latency per second (its own histogram, ms)',
+          [{label: 'p50', stroke: '#37c'}, {label: 'p99', stroke: '#c3a'}],
+          [sl.map((x) => x.t_s), sl.map((x) => x.latency_p50_ms), sl.map((x) => x.latency_p99_ms)]);
+  }
 }
 document.body.dataset.rendered = 'yes';
 )js";

@@ -7,11 +7,17 @@
 #include <chrono>
 #include <cmath>
 #include <fmt/format.h>
+#include <limits>
+#include <optional>
 
 namespace livehouse::stress {
 
-std::map<std::string, double> prometheus_sums(std::string_view text) {
-    std::map<std::string, double> out;
+namespace {
+
+/// Calls fn(name, labels, value) for each sample line of a text exposition (format 0.0.4:
+/// `name[{labels}] value [timestamp]`); comments, malformed lines and non-finite values are
+/// skipped.
+template <class F> void for_each_sample(std::string_view text, F&& fn) {
     std::size_t pos = 0;
     while (pos < text.size()) {
         auto end = text.find('\n', pos);
@@ -23,17 +29,18 @@ std::map<std::string, double> prometheus_sums(std::string_view text) {
         if (line.empty() || line.front() == '#') {
             continue;
         }
-        // name[{labels}] value [timestamp]
         const auto name_end = line.find_first_of("{ ");
         if (name_end == std::string_view::npos || name_end == 0) {
             continue;
         }
         std::size_t value_at = name_end;
+        std::string_view labels;
         if (line[name_end] == '{') {
             const auto close = line.find('}', name_end);
             if (close == std::string_view::npos) {
                 continue;
             }
+            labels = line.substr(name_end + 1, close - name_end - 1);
             value_at = close + 1;
         }
         while (value_at < line.size() && line[value_at] == ' ') {
@@ -45,9 +52,85 @@ std::map<std::string, double> prometheus_sums(std::string_view text) {
         if (ec != std::errc{} || !std::isfinite(v)) {
             continue;
         }
-        out[std::string(line.substr(0, name_end))] += v;
+        fn(line.substr(0, name_end), labels, v);
     }
+}
+
+/// The value of label `key` in `k1="v1",k2="v2"` (no escapes: the values looked for here
+/// are numbers).
+std::optional<std::string_view> label_value(std::string_view labels, std::string_view key) {
+    std::size_t pos = 0;
+    while (pos < labels.size()) {
+        const auto eq = labels.find('=', pos);
+        if (eq == std::string_view::npos || eq + 1 >= labels.size() || labels[eq + 1] != '"') {
+            return std::nullopt;
+        }
+        const auto close = labels.find('"', eq + 2);
+        if (close == std::string_view::npos) {
+            return std::nullopt;
+        }
+        if (labels.substr(pos, eq - pos) == key) {
+            return labels.substr(eq + 2, close - eq - 2);
+        }
+        pos = close + 1;
+        while (pos < labels.size() && (labels[pos] == ',' || labels[pos] == ' ')) {
+            ++pos;
+        }
+    }
+    return std::nullopt;
+}
+
+} // namespace
+
+std::map<std::string, double> prometheus_sums(std::string_view text) {
+    std::map<std::string, double> out;
+    for_each_sample(text, [&](std::string_view name, std::string_view, double v) {
+        out[std::string(name)] += v;
+    });
     return out;
+}
+
+std::map<double, double> prometheus_buckets(std::string_view text, std::string_view histogram) {
+    std::map<double, double> out;
+    const auto bucket_name = std::string(histogram) + "_bucket";
+    for_each_sample(text, [&](std::string_view name, std::string_view labels, double v) {
+        if (name != bucket_name) {
+            return;
+        }
+        const auto le = label_value(labels, "le");
+        if (!le) {
+            return;
+        }
+        double bound = std::numeric_limits<double>::infinity();
+        if (*le != "+Inf") {
+            const auto [p, ec] = std::from_chars(le->data(), le->data() + le->size(), bound);
+            if (ec != std::errc{} || p != le->data() + le->size()) {
+                return;
+            }
+        }
+        out[bound] += v;
+    });
+    return out;
+}
+
+double bucket_quantile(const std::map<double, double>& cumulative, double q) {
+    if (cumulative.empty()) {
+        return -1;
+    }
+    const double total = cumulative.rbegin()->second;
+    if (total <= 0) {
+        return -1;
+    }
+    double largest_finite = 0;
+    for (const auto& [bound, count] : cumulative) {
+        if (std::isfinite(bound)) {
+            largest_finite = bound;
+        }
+        if (count >= q * total) {
+            return std::isfinite(bound) ? bound : largest_finite;
+        }
+    }
+    return largest_finite;
 }
 
 void server_scraper::sample(double elapsed_s) {
@@ -81,6 +164,23 @@ void server_scraper::sample(double elapsed_s) {
         s.cpu_percent = 100.0 * (cpu - last_cpu_) / (elapsed_s - last_t_);
         s.requests_per_s = (requests - last_requests_) / (elapsed_s - last_t_);
     }
+    // The server's own latency over the second before: its request-duration histogram's
+    // buckets, this scrape's minus the last one's (all routes together).
+    const auto buckets = prometheus_buckets(r->body, "http_request_duration_seconds");
+    s.latency_p50_ms = -1;
+    s.latency_p99_ms = -1;
+    if (have_last_ && !buckets.empty()) {
+        std::map<double, double> delta;
+        for (const auto& [bound, count] : buckets) {
+            const auto it = last_buckets_.find(bound);
+            delta[bound] = count - (it == last_buckets_.end() ? 0 : it->second);
+        }
+        if (const double q50 = bucket_quantile(delta, 0.5); q50 >= 0) {
+            s.latency_p50_ms = q50 * 1000;
+            s.latency_p99_ms = bucket_quantile(delta, 0.99) * 1000;
+        }
+    }
+    last_buckets_ = buckets;
     have_last_ = true;
     last_t_ = elapsed_s;
     last_cpu_ = cpu;

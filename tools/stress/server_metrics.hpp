@@ -3,7 +3,7 @@
 // on the coordinating thread (never on a load loop), reduced to what a reader compares with the
 // client figures. Any server that exports these names works; livehouse does (process_*,
 // node_load1, http_open_connections, ws_open_connections, http_requests_total,
-// redis_connections, postgres_connections).
+// http_request_duration_seconds, redis_connections, postgres_connections).
 #pragma once
 
 #include <map>
@@ -21,11 +21,24 @@ struct server_sample {
     double connections = 0;    ///< http_open_connections + ws_open_connections
     double db_connections = 0; ///< redis_connections + postgres_connections
     double requests_per_s = 0; ///< http_requests_total, over the second before
+    /// The server's own answer time over the second before, from its
+    /// http_request_duration_seconds histogram (a bucket's upper bound; -1: no requests or
+    /// no histogram).
+    double latency_p50_ms = -1;
+    double latency_p99_ms = -1;
 };
 
 /// The sum over all series of each metric in a Prometheus text exposition ("# " lines and
 /// malformed lines skipped): {"http_requests_total": 1234, ...}.
 std::map<std::string, double> prometheus_sums(std::string_view text);
+
+/// A histogram's cumulative buckets summed over its series: upper bound (le; +Inf as
+/// infinity) -> count.
+std::map<double, double> prometheus_buckets(std::string_view text, std::string_view histogram);
+
+/// The upper bound of the first bucket holding the q-quantile of cumulative buckets (+Inf
+/// reads as the largest finite bound); -1 when they hold nothing.
+double bucket_quantile(const std::map<double, double>& cumulative, double q);
 
 class server_scraper {
   public:
@@ -48,6 +61,7 @@ class server_scraper {
     double last_t_ = 0;
     double last_cpu_ = 0;
     double last_requests_ = 0;
+    std::map<double, double> last_buckets_;
 };
 
 } // namespace livehouse::stress

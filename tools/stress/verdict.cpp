@@ -209,6 +209,7 @@ std::string summary_text(const scenario& sc, const run_stats& stats, const verdi
         double conn_max = 0;
         double db_min = -1;
         double db_max = 0;
+        double p99_max = -1;
         int cpu_n = 0;
         for (const auto& x : ss) {
             if (x.cpu_percent >= 0) {
@@ -221,6 +222,7 @@ std::string summary_text(const scenario& sc, const run_stats& stats, const verdi
             conn_max = std::max(conn_max, x.connections);
             db_min = db_min < 0 ? x.db_connections : std::min(db_min, x.db_connections);
             db_max = std::max(db_max, x.db_connections);
+            p99_max = std::max(p99_max, x.latency_p99_ms);
         }
         if (cpu_n > 0) {
             out += fmt::format("server: cpu avg {:.0f}% max {:.0f}% (100% = one core), load1 max "
@@ -228,6 +230,13 @@ std::string summary_text(const scenario& sc, const run_stats& stats, const verdi
                                "connections {:.0f}..{:.0f}\n",
                                cpu_sum / cpu_n, cpu_max, load_max, rss_max / 1e6, conn_max,
                                std::max(0.0, db_min), db_max);
+            if (p99_max >= 0) {
+                // Beside the client's: the gap between the two is the network and the queues
+                // before the server reads a request.
+                out += fmt::format("server latency (its http_request_duration_seconds): p99 "
+                                   "per second max {:.1f} ms\n",
+                                   p99_max);
+            }
         } else {
             out += fmt::format("server metrics: unavailable ({})\n",
                                server->error().empty() ? "no samples" : server->error());
@@ -351,6 +360,8 @@ std::string report_json(const scenario& sc, const run_stats& stats, const verdic
                                {"rss_bytes", x.rss_bytes},
                                {"connections", x.connections},
                                {"db_connections", x.db_connections},
+                               {"latency_p50_ms", x.latency_p50_ms},
+                               {"latency_p99_ms", x.latency_p99_ms},
                                {"requests_per_s", x.requests_per_s}});
         }
         out["server"] = {{"samples", samples}, {"error", server->error()}};

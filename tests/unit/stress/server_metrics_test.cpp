@@ -2,6 +2,8 @@
 #include "stress/server_metrics.hpp"
 
 #include <gtest/gtest.h>
+#include <limits>
+#include <string>
 
 namespace livehouse::stress {
 namespace {
@@ -24,6 +26,30 @@ TEST(PrometheusSums, SumsSeriesAndSkipsTheRest) {
     EXPECT_FALSE(m.contains("also_broken"));
     EXPECT_FALSE(m.contains("nan_value"));
     EXPECT_TRUE(prometheus_sums("").empty());
+}
+
+TEST(PrometheusBuckets, SumsSeriesPerBoundAndReadsQuantiles) {
+    const std::string text = "# TYPE http_request_duration_seconds histogram\n"
+                             "http_request_duration_seconds_bucket{route=\"a\",le=\"0.001\"} 50\n"
+                             "http_request_duration_seconds_bucket{route=\"a\",le=\"0.01\"} 90\n"
+                             "http_request_duration_seconds_bucket{route=\"a\",le=\"+Inf\"} 100\n"
+                             "http_request_duration_seconds_bucket{route=\"b\",le=\"0.001\"} 0\n"
+                             "http_request_duration_seconds_bucket{route=\"b\",le=\"0.01\"} 0\n"
+                             "http_request_duration_seconds_bucket{route=\"b\",le=\"+Inf\"} 100\n"
+                             "http_request_duration_seconds_sum{route=\"a\"} 1.5\n"
+                             "other_bucket{le=\"1\"} 7\n";
+    const auto b = prometheus_buckets(text, "http_request_duration_seconds");
+    ASSERT_EQ(b.size(), 3u);
+    EXPECT_DOUBLE_EQ(b.at(0.001), 50);
+    EXPECT_DOUBLE_EQ(b.at(0.01), 90);
+    EXPECT_DOUBLE_EQ(b.at(std::numeric_limits<double>::infinity()), 200);
+    // 200 requests: 50 under 1 ms, 40 more under 10 ms, 110 above (+Inf).
+    EXPECT_DOUBLE_EQ(bucket_quantile(b, 0.25), 0.001);
+    EXPECT_DOUBLE_EQ(bucket_quantile(b, 0.45), 0.01);
+    EXPECT_DOUBLE_EQ(bucket_quantile(b, 0.99), 0.01) << "+Inf reads as the largest bound";
+    EXPECT_DOUBLE_EQ(bucket_quantile({}, 0.5), -1);
+    EXPECT_DOUBLE_EQ(bucket_quantile({{0.1, 0}, {std::numeric_limits<double>::infinity(), 0}}, 0.5),
+                     -1);
 }
 
 TEST(ServerScraper, GivesUpOnATargetWithoutMetrics) {
