@@ -280,6 +280,9 @@ void chat_clients::on_text(const client_ptr& c, const std::string& payload) {
         if (!c->joined) {
             c->joined = true;
             ++cs.joined;
+            if (clock_type::now() > options_.send_from) {
+                ++cs.late_joins; // messages sent before now are in its history, not delivered
+            }
             rec_.request("chat_join", c->due, clock_type::now(), 101, "");
             if (c->sender) {
                 // Senders spread over the send interval (not all on the same tick), from the

@@ -6,9 +6,10 @@
 // its delivery latency: the room's fan-out as viewers see it, across nodes and processes (on
 // several hosts, as good as their clocks agree).
 //
-// Sending starts when the ramp is over (everyone has joined) and stops one second before the
-// phase ends, so that what was sent is delivered while everyone is still there: then a room
-// that loses nothing has delivered == acked × clients exactly.
+// Sending starts a second after the ramp is over (everyone has joined) and stops one second
+// before the phase ends, so that what was sent is delivered while everyone is still there:
+// then a room that loses nothing has delivered == acked × clients exactly (a client whose join
+// completed after sending began counts in late_joins: what it missed is in its history).
 //
 // Figures: steps "chat_join" (join due -> history received; status 101 or the refusal's) and
 // "chat_send" (send due -> ack; 200, or 0 with the server's error code as the error kind,

@@ -73,6 +73,7 @@ void viewer_stats::merge(const viewer_stats& o) {
 void chat_stats::merge(const chat_stats& o) {
     clients += o.clients;
     joined += o.joined;
+    late_joins += o.late_joins;
     sent += o.sent;
     acked += o.acked;
     received += o.received;
@@ -282,9 +283,11 @@ class loop_runner {
                 o.senders = ph.senders;
                 o.message_bytes = ph.message_bytes;
                 o.share = share;
-                // Everyone is in before the first message; the last second is for delivery.
-                o.send_from =
-                    phase_begin_ + std::chrono::duration_cast<clock_type::duration>(ph.ramp);
+                // Everyone is in before the first message (the last join is due at the end of
+                // the ramp; a second for it to complete); the last second is for delivery.
+                o.send_from = phase_begin_ +
+                              std::chrono::duration_cast<clock_type::duration>(ph.ramp) +
+                              std::chrono::seconds(1);
                 o.send_until = std::max(o.send_from, phase_end_ - std::chrono::seconds(1));
                 chatters_.push_back(
                     std::make_unique<chat_clients>(ioc_, rec_, target_, std::move(o)));

@@ -91,6 +91,7 @@ struct love_stats {
 struct chat_stats {
     std::uint64_t clients = 0;     ///< that tried to join
     std::uint64_t joined = 0;      ///< got their history
+    std::uint64_t late_joins = 0;  ///< of those, after sending began (missed messages then)
     std::uint64_t sent = 0;        ///< messages written
     std::uint64_t acked = 0;       ///< of those, acknowledged by the server
     std::uint64_t received = 0;    ///< room messages received, all clients together

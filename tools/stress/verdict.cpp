@@ -187,11 +187,11 @@ std::string summary_text(const scenario& sc, const run_stats& stats, const verdi
         for (const auto& [k, n] : cs.errors) {
             errors += fmt::format(" {}={}", k, n);
         }
-        out += fmt::format("chat: {} clients, {} joined, {} sent, {} acked, {} received ({} "
-                           "stamped: delivery p50 {} / p99 {} / max {}), {} skipped, {} "
+        out += fmt::format("chat: {} clients, {} joined ({} late), {} sent, {} acked, {} received "
+                           "({} stamped: delivery p50 {} / p99 {} / max {}), {} skipped, {} "
                            "disconnects{}\n",
-                           cs.clients, cs.joined, cs.sent, cs.acked, cs.received, cs.delivered,
-                           ms(static_cast<double>(cs.delivery.percentile(0.5))),
+                           cs.clients, cs.joined, cs.late_joins, cs.sent, cs.acked, cs.received,
+                           cs.delivered, ms(static_cast<double>(cs.delivery.percentile(0.5))),
                            ms(static_cast<double>(cs.delivery.percentile(0.99))),
                            ms(static_cast<double>(cs.delivery.max())), cs.skipped, cs.disconnects,
                            errors);
@@ -332,6 +332,7 @@ std::string report_json(const scenario& sc, const run_stats& stats, const verdic
                    {"accepted", stats.love.accepted}};
     out["chat"] = {{"clients", stats.chat.clients},
                    {"joined", stats.chat.joined},
+                   {"late_joins", stats.chat.late_joins},
                    {"sent", stats.chat.sent},
                    {"acked", stats.chat.acked},
                    {"received", stats.chat.received},

@@ -41,6 +41,7 @@ run_stats sample(unsigned seed) {
     s.love = {.tappers = 4, .batches = 40, .sent = 240, .accepted = 239};
     s.chat.clients = 20;
     s.chat.joined = 20;
+    s.chat.late_joins = 2;
     s.chat.sent = 50;
     s.chat.acked = 49;
     s.chat.received = 980;
@@ -88,6 +89,7 @@ void expect_same(const run_stats& a, const run_stats& b) {
     expect_same(a.viewers.stall_time, b.viewers.stall_time);
     EXPECT_EQ(a.love.accepted, b.love.accepted);
     EXPECT_EQ(a.chat.delivered, b.chat.delivered);
+    EXPECT_EQ(a.chat.late_joins, b.chat.late_joins);
     EXPECT_EQ(a.chat.skipped, b.chat.skipped);
     EXPECT_EQ(a.chat.errors, b.chat.errors);
     expect_same(a.chat.delivery, b.chat.delivery);
