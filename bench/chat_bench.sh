@@ -44,10 +44,8 @@ level = "warn"
 token_secret = "$secret"
 CONF
 bench_livehouse_spawn
-body=$(curl -sS --fail-with-body -X POST -H "Authorization: Bearer $srv_token" \
-    -H 'Content-Type: application/json' -d '{"title":"chat bench"}' \
-    "http://127.0.0.1:$srv_http_port/api/v1/broadcasts")
-id=$(bench_json_get 'j.id' <<<"$body")
+read -r _ playlist_url < <(bench_stream_new chat-bench)
+id=$(basename "$(dirname "$playlist_url")")
 bench_log "livehouse pid $srv_pid, broadcast $id"
 
 cpu0=$(bench_server_cpu_ticks)

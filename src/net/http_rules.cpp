@@ -1,21 +1,15 @@
 // Conditional request and Range evaluation (RFC 9110 §13, §14).
 #include "net/http_rules.hpp"
 
+#include "codec/http/field_value.hpp"
+
 #include <charconv>
 
 namespace livehouse::net {
 
 namespace {
 
-std::string_view trim(std::string_view s) {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
-        s.remove_prefix(1);
-    }
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) {
-        s.remove_suffix(1);
-    }
-    return s;
-}
+using codec::http::trim_ows;
 
 std::string_view strip_weak(std::string_view tag) {
     if (tag.starts_with("W/")) {
@@ -41,7 +35,7 @@ bool parse_u64(std::string_view s, std::uint64_t& out) {
 } // namespace
 
 bool etag_matches(std::string_view if_none_match, std::string_view etag) {
-    if_none_match = trim(if_none_match);
+    if_none_match = trim_ows(if_none_match);
     if (if_none_match.empty() || etag.empty()) {
         return false;
     }
@@ -51,7 +45,7 @@ bool etag_matches(std::string_view if_none_match, std::string_view etag) {
     const auto mine = strip_weak(etag);
     while (!if_none_match.empty()) {
         const auto comma = if_none_match.find(',');
-        const auto candidate = trim(if_none_match.substr(0, comma));
+        const auto candidate = trim_ows(if_none_match.substr(0, comma));
         if (!candidate.empty() && strip_weak(candidate) == mine) {
             return true;
         }
@@ -65,7 +59,7 @@ bool etag_matches(std::string_view if_none_match, std::string_view etag) {
 
 byte_range parse_range(std::string_view range, std::uint64_t size) {
     byte_range r;
-    range = trim(range);
+    range = trim_ows(range);
     constexpr std::string_view unit = "bytes=";
     if (range.size() < unit.size()) {
         return r;
@@ -78,7 +72,7 @@ byte_range parse_range(std::string_view range, std::uint64_t size) {
             return r;
         }
     }
-    const auto spec = trim(range.substr(unit.size()));
+    const auto spec = trim_ows(range.substr(unit.size()));
     if (spec.find(',') != std::string_view::npos) {
         return r; // multiple ranges: ignored, the whole body is sent
     }
@@ -86,8 +80,8 @@ byte_range parse_range(std::string_view range, std::uint64_t size) {
     if (dash == std::string_view::npos) {
         return r;
     }
-    const auto first_s = trim(spec.substr(0, dash));
-    const auto last_s = trim(spec.substr(dash + 1));
+    const auto first_s = trim_ows(spec.substr(0, dash));
+    const auto last_s = trim_ows(spec.substr(dash + 1));
     if (first_s.empty()) {
         // suffix-range: the last n bytes.
         std::uint64_t n = 0;

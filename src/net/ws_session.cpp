@@ -2,11 +2,12 @@
 // queue with its limits, pings, and the closing handshake (§5.5.1, §7).
 #include "net/ws_session.hpp"
 
+#include "codec/http/field_value.hpp"
+
 #include <algorithm>
 #include <array>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
-#include <boost/beast/core/string.hpp>
 #include <cerrno>
 #include <cstring>
 #include <fmt/format.h>
@@ -31,28 +32,6 @@ constexpr std::size_t max_control_queued = 8;
 
 std::atomic<std::uint64_t> next_session_id{1};
 
-/// True when the comma-separated header value `list` holds `token` (any case, RFC 9110 §5.6.1).
-bool has_token(std::string_view list, std::string_view token) {
-    while (!list.empty()) {
-        const auto comma = list.find(',');
-        auto item = list.substr(0, comma);
-        while (!item.empty() && (item.front() == ' ' || item.front() == '\t')) {
-            item.remove_prefix(1);
-        }
-        while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) {
-            item.remove_suffix(1);
-        }
-        if (boost::beast::iequals(item, token)) {
-            return true;
-        }
-        if (comma == std::string_view::npos) {
-            break;
-        }
-        list.remove_prefix(comma + 1);
-    }
-    return false;
-}
-
 std::string format_remote(const asio::ip::tcp::socket& s) {
     boost::system::error_code ec;
     const auto ep = s.remote_endpoint(ec);
@@ -76,7 +55,7 @@ response refuse(http::status status, std::string_view why) {
 // --- the handshake ---
 
 bool is_websocket_upgrade(const request& req) {
-    return has_token(req[http::field::upgrade], "websocket");
+    return codec::http::lists_token(req[http::field::upgrade], "websocket");
 }
 
 std::optional<response> ws_handshake_refusal(const request& req) {
@@ -95,7 +74,7 @@ std::optional<response> ws_handshake_refusal(const request& req) {
     if (!is_websocket_upgrade(req)) {
         return refuse(http::status::bad_request, "websocket handshake without Upgrade: websocket");
     }
-    if (!has_token(req[http::field::connection], "upgrade")) {
+    if (!codec::http::lists_token(req[http::field::connection], "upgrade")) {
         return refuse(http::status::bad_request, "websocket handshake without Connection: Upgrade");
     }
     // "6. A |Sec-WebSocket-Version| header field, with a value of 13." §4.4: otherwise the

@@ -5,12 +5,12 @@
 
 import assert from 'node:assert/strict';
 import {spawn} from 'node:child_process';
-import fs from 'node:fs';
 import http from 'node:http';
-import path from 'node:path';
 import {after, before, describe, it} from 'node:test';
 
 import * as h from './lib/harness.mjs';
+// Without server metrics (stressRun's default): the tiny server must count only the load.
+import {scenarioFile, stressRun as stress} from './lib/stress.mjs';
 
 /** A server whose answers wait `delayMs`, and everything `stallMs` long from `stallAt`. */
 function tinyServer() {
@@ -54,11 +54,6 @@ function tinyServer() {
     return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({server, state})));
 }
 
-function scenarioFile(dir, text) {
-    const p = path.join(dir, `s-${Math.random().toString(36).slice(2)}.toml`);
-    fs.writeFileSync(p, text);
-    return p;
-}
 
 const basic = `
 name = "tiny"
@@ -80,26 +75,6 @@ path = "\${path}"
 http_req_failed = ["rate == 0"]
 `;
 
-/** Runs livehouse stress; resolves {code, stdout, stderr, report}. */
-function stress(file, sets, {threads = 1} = {}) {
-    const json = `${file}.json`;
-    // --no-server-metrics: the tiny server answers /metrics too, and must count only the load.
-    const args = ['stress', file, '--quiet', '--no-server-metrics', '--json', json, '--threads',
-                  String(threads)];
-    for (const [k, v] of Object.entries(sets)) args.push('--set', `${k}=${v}`);
-    return new Promise((resolve) => {
-        const p = spawn(h.serverBinary(), args, {stdio: ['ignore', 'pipe', 'pipe']});
-        let stdout = '';
-        let stderr = '';
-        p.stdout.on('data', (d) => { stdout += d; });
-        p.stderr.on('data', (d) => { stderr += d; });
-        p.on('close', (code) => {
-            let report = null;
-            try { report = JSON.parse(fs.readFileSync(json, 'utf8')); } catch { /* none */ }
-            resolve({code, stdout, stderr, report});
-        });
-    });
-}
 
 describe('livehouse stress', {timeout: 120000}, () => {
     let tiny;

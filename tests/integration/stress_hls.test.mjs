@@ -3,7 +3,6 @@
 // start, none may stall, no request may fail — and the server must have seen the requests.
 
 import assert from 'node:assert/strict';
-import {spawn} from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import {after, before, describe, it} from 'node:test';
@@ -11,17 +10,29 @@ import {after, before, describe, it} from 'node:test';
 import {startRedis} from './lib/chat.mjs';
 import * as h from './lib/harness.mjs';
 import {startPostgres} from './lib/postgres.mjs';
+import {runStress} from './lib/stress.mjs';
 
-/** Runs `livehouse <args>`; resolves {code, out} (stdout and stderr together). */
-function runStress(args) {
-    return new Promise((resolve) => {
-        const p = spawn(h.serverBinary(), args, {stdio: ['ignore', 'pipe', 'pipe']});
-        let out = '';
-        p.stdout.on('data', (d) => { out += d; });
-        p.stderr.on('data', (d) => { out += d; });
-        p.on('close', (code) => resolve({code, out}));
-    });
+/** A livehouse node with ffmpeg publishing one broadcast, once its playlist lists `segments`. */
+async function liveNode(title, serverOptions = {}, segments = 3) {
+    const server = await h.startServer(serverOptions);
+    let publisher;
+    try {
+        const broadcast = await server.createBroadcast(title);
+        publisher = h.publish({rtmpUrl: server.rtmpUrl, key: broadcast.stream_key});
+        await server.waitForPlaylist(broadcast.id, (p) => p.segments.length >= segments,
+                                     {timeoutMs: 30000});
+        return {server, broadcast, publisher};
+    } catch (e) {
+        await stopNode({publisher, server});
+        throw e;
+    }
 }
+
+async function stopNode({publisher, server}) {
+    await publisher?.stop();
+    await server?.stop();
+}
+
 
 describe('livehouse stress: hls viewers', {timeout: 180000}, () => {
     let server;
@@ -29,14 +40,10 @@ describe('livehouse stress: hls viewers', {timeout: 180000}, () => {
     let broadcast;
 
     before(async () => {
-        server = await h.startServer();
-        broadcast = await server.createBroadcast('audience');
-        publisher = h.publish({rtmpUrl: server.rtmpUrl, key: broadcast.stream_key});
-        await server.waitForPlaylist(broadcast.id, (p) => p.segments.length >= 3, {timeoutMs: 30000});
+        ({server, broadcast, publisher} = await liveNode('audience'));
     });
     after(async () => {
-        await publisher?.stop();
-        await server?.stop();
+        await stopNode({publisher, server});
     });
 
     it('500 viewers watch for 20 s with zero stalls', async () => {
@@ -84,14 +91,11 @@ describe('livehouse stress: a broadcast start (viewers + love + chat + status at
     let broadcast;
 
     before(async () => {
-        server = await h.startServer({config: {auth: {token_secret: secret}}});
-        broadcast = await server.createBroadcast('spike');
-        publisher = h.publish({rtmpUrl: server.rtmpUrl, key: broadcast.stream_key});
-        await server.waitForPlaylist(broadcast.id, (p) => p.segments.length >= 3, {timeoutMs: 30000});
+        ({server, broadcast, publisher} =
+             await liveNode('spike', {config: {auth: {token_secret: secret}}}));
     });
     after(async () => {
-        await publisher?.stop();
-        await server?.stop();
+        await stopNode({publisher, server});
     });
 
     it('passes, and the love the tappers were told was accepted is the broadcast\'s total', async () => {
@@ -126,14 +130,11 @@ describe('livehouse stress: the single-API scenarios pass against livehouse', {t
     let broadcast;
 
     before(async () => {
-        server = await h.startServer({config: {auth: {token_secret: secret}}});
-        broadcast = await server.createBroadcast('single api');
-        publisher = h.publish({rtmpUrl: server.rtmpUrl, key: broadcast.stream_key});
-        await server.waitForPlaylist(broadcast.id, (p) => p.segments.length >= 3, {timeoutMs: 30000});
+        ({server, broadcast, publisher} =
+             await liveNode('single api', {config: {auth: {token_secret: secret}}}));
     });
     after(async () => {
-        await publisher?.stop();
-        await server?.stop();
+        await stopNode({publisher, server});
     });
 
     for (const [file, sets, step, least] of [
@@ -167,15 +168,12 @@ describe('livehouse stress: a failure test (seed 004) — Redis stopped mid-run'
     before(async () => {
         redis = await startRedis();
         pg = await startPostgres();
-        server = await h.startServer({config: {auth: {token_secret: secret}},
-                                      args: ['--redis', redis.address, '--postgres', pg.conninfo]});
-        broadcast = await server.createBroadcast('fault');
-        publisher = h.publish({rtmpUrl: server.rtmpUrl, key: broadcast.stream_key});
-        await server.waitForPlaylist(broadcast.id, (p) => p.segments.length >= 2, {timeoutMs: 30000});
+        ({server, broadcast, publisher} = await liveNode(
+            'fault', {config: {auth: {token_secret: secret}},
+                      args: ['--redis', redis.address, '--postgres', pg.conninfo]}, 2));
     });
     after(async () => {
-        await publisher?.stop();
-        await server?.stop();
+        await stopNode({publisher, server});
         await redis?.stop();
         await pg?.stop();
     });

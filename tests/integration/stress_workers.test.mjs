@@ -13,6 +13,7 @@ import path from 'node:path';
 import {after, before, describe, it} from 'node:test';
 
 import * as h from './lib/harness.mjs';
+import {stressRun} from './lib/stress.mjs';
 
 function tinyServer() {
     const state = {requests: 0, peers: new Set(), delayMs: 0};
@@ -64,23 +65,11 @@ http_req_failed = ["rate == 0"]
 "http_req_duration{step=get}" = ["p99 < 1s"]
 `;
 
+/** The coordinator: `livehouse stress <file> --workers ...`, with its progress line. */
 function coordinate(file, workers, sets, {token, threads = 1} = {}) {
-    const json = `${file}.${Math.random().toString(36).slice(2)}.json`;
-    const args = ['stress', file, '--no-server-metrics', '--json', json, '--threads',
-                  String(threads), '--workers', workers.join(',')];
-    if (token) args.push('--token', token);
-    for (const [k, v] of Object.entries(sets)) args.push('--set', `${k}=${v}`);
-    return new Promise((resolve) => {
-        const p = spawn(h.serverBinary(), args, {stdio: ['ignore', 'pipe', 'pipe']});
-        let out = '';
-        p.stdout.on('data', (d) => { out += d; });
-        p.stderr.on('data', (d) => { out += d; });
-        p.on('close', (code) => {
-            let report = null;
-            try { report = JSON.parse(fs.readFileSync(json, 'utf8')); } catch { /* none */ }
-            resolve({code, out, report});
-        });
-    });
+    const extra = ['--workers', workers.join(',')];
+    if (token) extra.push('--token', token);
+    return stressRun(file, sets, {threads, quiet: false, extra});
 }
 
 describe('livehouse stress --workers', {timeout: 120000}, () => {
@@ -113,7 +102,7 @@ describe('livehouse stress --workers', {timeout: 120000}, () => {
         // 400/s for 3 s across both workers: once, not twice.
         assert.equal(get.requests, tiny.state.requests, 'the merged count is the server\'s');
         assert.ok(get.requests >= 1140 && get.requests <= 1260, `${get.requests} requests`);
-        // Both workers did their share: each has its own connections.
+        // Each worker ran its own share.
         assert.match(workers[0].log(), /share 1 of 2/);
         assert.match(workers[1].log(), /share 2 of 2/);
         // The merged histogram holds every request; the 30 ms server shows in it.

@@ -12,12 +12,8 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
-#include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
-#include <boost/beast/http.hpp>
 #include <charconv>
 #include <chrono>
-#include <deque>
 #include <fmt/format.h>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -28,9 +24,8 @@
 namespace livehouse::stress {
 
 namespace asio = boost::asio;
-namespace beast = boost::beast;
-namespace http = beast::http;
 using tcp = asio::ip::tcp;
+using error_code = boost::system::error_code;
 using clock_type = std::chrono::steady_clock;
 
 namespace {
@@ -211,7 +206,7 @@ class loop_runner {
     /// "timeout". So a request times out within [timeout, timeout + 1 s).
     void sweep() {
         sweep_.expires_after(std::chrono::seconds(1));
-        sweep_.async_wait([this](beast::error_code ec) {
+        sweep_.async_wait([this](error_code ec) {
             if (ec) {
                 return;
             }
@@ -221,7 +216,7 @@ class loop_runner {
                     now - *v->busy_since >= (*v->flow)[v->at].timeout) {
                     v->timed_out = true;
                     v->busy_since.reset();
-                    beast::error_code ignored;
+                    error_code ignored;
                     v->sock.close(ignored);
                 }
             }
@@ -230,7 +225,7 @@ class loop_runner {
     }
 
     /// The error kind of a failed operation.
-    static const char* kind_of(const vu_ptr& v, beast::error_code ec, const char* otherwise) {
+    static const char* kind_of(const vu_ptr& v, error_code ec, const char* otherwise) {
         return v->timed_out || ec == asio::error::timed_out ? "timeout" : otherwise;
     }
 
@@ -294,7 +289,7 @@ class loop_runner {
                 chatters_.back()->start();
             }
             timer_.expires_at(phase_end_);
-            timer_.async_wait([this, p](beast::error_code) { begin_phase(p + 1); });
+            timer_.async_wait([this, p](error_code) { begin_phase(p + 1); });
             return;
         }
         if (ph.kind == executor::constant_vus || ph.kind == executor::ramping_vus) {
@@ -302,7 +297,7 @@ class loop_runner {
             excess_ = 0;
             adjust_vus(p);
             timer_.expires_at(phase_end_);
-            timer_.async_wait([this, p](beast::error_code) { begin_phase(p + 1); });
+            timer_.async_wait([this, p](error_code) { begin_phase(p + 1); });
             return;
         }
         // Open model: this loop starts every slots_-th arrival, offset by its index, so the
@@ -352,7 +347,7 @@ class loop_runner {
         }
         if (ph.kind == executor::ramping_vus && now < phase_end_) {
             vus_timer_.expires_after(std::chrono::milliseconds(100));
-            vus_timer_.async_wait([this, p](beast::error_code ec) {
+            vus_timer_.async_wait([this, p](error_code ec) {
                 if (!ec) {
                     adjust_vus(p);
                 }
@@ -407,11 +402,11 @@ class loop_runner {
         if (next_arrival_ >= phase_end_) {
             const auto p = phase_;
             timer_.expires_at(phase_end_);
-            timer_.async_wait([this, p](beast::error_code) { begin_phase(p + 1); });
+            timer_.async_wait([this, p](error_code) { begin_phase(p + 1); });
             return;
         }
         timer_.expires_at(next_arrival_);
-        timer_.async_wait([this](beast::error_code ec) {
+        timer_.async_wait([this](error_code ec) {
             if (!ec) {
                 schedule_arrivals();
             }
@@ -458,21 +453,21 @@ class loop_runner {
             v->busy_since = clock_type::now();
             v->timed_out = false;
             if (!v->sock.is_open()) {
-                beast::error_code ec;
+                error_code ec;
                 v->sock.open(target_.protocol(), ec);
                 if (ec) {
                     fail(v, "connect");
                     return;
                 }
             }
-            v->sock.async_connect(target_, [this, v](beast::error_code ec) {
+            v->sock.async_connect(target_, [this, v](error_code ec) {
                 v->busy_since.reset();
                 if (ec) {
                     fail(v, kind_of(v, ec, "connect"));
                     return;
                 }
                 v->connected = true;
-                beast::error_code ignored;
+                error_code ignored;
                 v->sock.set_option(tcp::no_delay(true), ignored);
                 run_step(v);
             });
@@ -510,7 +505,7 @@ class loop_runner {
         }
         v->busy_since = clock_type::now();
         asio::async_write(v->sock, asio::buffer(*v->sending),
-                          [this, v](beast::error_code ec, std::size_t) {
+                          [this, v](error_code ec, std::size_t) {
                               if (ec) {
                                   fail(v, kind_of(v, ec, "write"));
                                   return;
@@ -528,11 +523,11 @@ class loop_runner {
         // No deadline per read: busy_since, set before the write, covers the whole exchange
         // (sweep() ends it after the request timeout).
         v->sock.async_read_some(asio::buffer(v->rbuf.get(), read_bytes),
-                                [this, v](beast::error_code ec, std::size_t n) {
+                                [this, v](error_code ec, std::size_t n) {
                                     if (ec == asio::error::eof) {
                                         v->reader.finish_at_eof();
                                         if (v->reader.done()) {
-                                            on_response(v, {});
+                                            on_response(v);
                                         } else {
                                             fail(v, "read");
                                         }
@@ -549,7 +544,7 @@ class loop_runner {
                                     }
                                     if (v->reader.done()) {
                                         v->leftover = used < n;
-                                        on_response(v, {});
+                                        on_response(v);
                                         return;
                                     }
                                     read_response(v);
@@ -579,11 +574,7 @@ class loop_runner {
         return out;
     }
 
-    void on_response(const vu_ptr& v, beast::error_code ec) {
-        if (ec) {
-            fail(v, ec == beast::error::timeout ? "timeout" : "read");
-            return;
-        }
+    void on_response(const vu_ptr& v) {
         v->busy_since.reset();
         const auto now = clock_type::now();
         const auto& s = (*v->flow)[v->at];
@@ -684,7 +675,7 @@ class loop_runner {
         }
         if (s.think.count() > 0) {
             v->think.expires_after(s.think);
-            v->think.async_wait([this, v](beast::error_code) {
+            v->think.async_wait([this, v](error_code) {
                 v->intended = clock_type::now();
                 run_step(v);
             });
@@ -744,7 +735,7 @@ class loop_runner {
 
     void close(const vu_ptr& v) {
         if (v->connected || v->sock.is_open()) {
-            beast::error_code ignored;
+            error_code ignored;
             v->sock.shutdown(tcp::socket::shutdown_both, ignored);
             v->sock.close(ignored);
         }
@@ -765,7 +756,7 @@ class loop_runner {
         }
         idle_.clear();
         timer_.expires_after(drain_limit);
-        timer_.async_wait([this](beast::error_code ec) {
+        timer_.async_wait([this](error_code ec) {
             if (!ec) {
                 ioc_.stop(); // what is still in flight after the limit is abandoned
             }
@@ -833,7 +824,7 @@ run_stats run_scenario(const scenario& sc, const run_options& options) {
     // Resolved once, before the clock starts: the run measures the server, not the resolver.
     asio::io_context resolve_ctx;
     tcp::resolver resolver(resolve_ctx);
-    beast::error_code ec;
+    error_code ec;
     auto results = resolver.resolve(sc.target_host, fmt::format("{}", sc.target_port), ec);
     run_stats out;
     if (ec || results.empty()) {

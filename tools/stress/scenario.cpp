@@ -240,8 +240,7 @@ core::result<threshold> parse_threshold(std::string_view metric, std::string_vie
     if (!ops.contains(t.op)) {
         return core::make_error(fmt::format("threshold {}: bad operator \"{}\"", metric, t.op));
     }
-    const bool is_duration =
-        t.metric == "http_req_duration" || t.metric == "hls_startup" || t.metric == "chat_delivery";
+    const bool is_duration = t.is_duration();
     static const std::set<std::string_view> duration_stats = {"p50",   "p90", "p95", "p99",
                                                               "p99.9", "max", "min", "mean"};
     if (is_duration

@@ -123,6 +123,12 @@ struct threshold {
     std::string op;        ///< < <= > >= == !=
     double value = 0;      ///< microseconds for durations, else the plain number
     std::string text;      ///< as written, for the verdict
+
+    /// The metric is a latency (its value and observations are durations).
+    [[nodiscard]] bool is_duration() const {
+        return metric == "http_req_duration" || metric == "hls_startup" ||
+               metric == "chat_delivery";
+    }
 };
 
 /// A command run at a time during the run (seed 004: what happens when one service fails):

@@ -59,10 +59,7 @@ std::string ms(double micros) {
 }
 
 std::string observed_text(const threshold_result& r) {
-    return r.rule.metric == "http_req_duration" || r.rule.metric == "hls_startup" ||
-                   r.rule.metric == "chat_delivery"
-               ? ms(r.observed)
-               : fmt::format("{:g}", r.observed);
+    return r.rule.is_duration() ? ms(r.observed) : fmt::format("{:g}", r.observed);
 }
 
 } // namespace

@@ -1,6 +1,8 @@
 // HTTP/1.1 response reader (see response_reader.hpp).
 #include "codec/http/response_reader.hpp"
 
+#include "codec/http/field_value.hpp"
+
 #include <algorithm>
 #include <charconv>
 #include <fmt/format.h>
@@ -10,37 +12,6 @@ namespace livehouse::codec::http {
 namespace {
 
 constexpr std::size_t max_line_bytes = 1024;
-
-bool iequals(std::string_view a, std::string_view b) {
-    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-               return (x | 0x20) == (y | 0x20);
-           });
-}
-
-std::string_view trim(std::string_view s) {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
-        s.remove_prefix(1);
-    }
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) {
-        s.remove_suffix(1);
-    }
-    return s;
-}
-
-/// Whether a comma-separated field value lists `token` (case-insensitive).
-bool lists(std::string_view value, std::string_view token) {
-    while (!value.empty()) {
-        const auto comma = value.find(',');
-        if (iequals(trim(value.substr(0, comma)), token)) {
-            return true;
-        }
-        if (comma == std::string_view::npos) {
-            break;
-        }
-        value.remove_prefix(comma + 1);
-    }
-    return false;
-}
 
 } // namespace
 
@@ -153,7 +124,7 @@ bool response_reader::parse_head() {
             return false;
         }
         const auto name = field.substr(0, colon);
-        const auto value = trim(field.substr(colon + 1));
+        const auto value = trim_ows(field.substr(colon + 1));
         if (iequals(name, "content-length")) {
             std::uint64_t n = 0;
             const auto [q, e] = std::from_chars(value.data(), value.data() + value.size(), n);
@@ -166,10 +137,10 @@ bool response_reader::parse_head() {
             have_length = true;
             length = n;
         } else if (iequals(name, "transfer-encoding")) {
-            chunked = lists(value, "chunked");
+            chunked = lists_token(value, "chunked");
         } else if (iequals(name, "connection")) {
-            close = close || lists(value, "close");
-            keep_alive_token = keep_alive_token || lists(value, "keep-alive");
+            close = close || lists_token(value, "close");
+            keep_alive_token = keep_alive_token || lists_token(value, "keep-alive");
         }
     }
     keep_alive_ = http10 ? keep_alive_token && !close : !close;
@@ -246,7 +217,7 @@ std::size_t response_reader::feed(std::string_view data) {
                 break;
             }
             // §7.1: chunk-size [ chunk-ext ] CRLF
-            const auto hex = trim(line.substr(0, line.find(';')));
+            const auto hex = trim_ows(line.substr(0, line.find(';')));
             std::uint64_t size = 0;
             const auto [q, e] = std::from_chars(hex.data(), hex.data() + hex.size(), size, 16);
             if (hex.empty() || e != std::errc{} || q != hex.data() + hex.size()) {

@@ -1,43 +1,18 @@
 // The client's opening handshake (see client_handshake.hpp).
 #include "codec/websocket/client_handshake.hpp"
 
+#include "codec/http/field_value.hpp"
 #include "codec/websocket/frame.hpp"
 
 #include <algorithm>
-#include <cctype>
 
 namespace livehouse::codec::websocket {
 
 namespace {
 
-bool iequals(std::string_view a, std::string_view b) {
-    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-               return std::tolower(static_cast<unsigned char>(x)) ==
-                      std::tolower(static_cast<unsigned char>(y));
-           });
-}
-
-std::string_view trim(std::string_view s) {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
-        s.remove_prefix(1);
-    }
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) {
-        s.remove_suffix(1);
-    }
-    return s;
-}
-
-/// RFC 9110 §7.6.1: Connection is a comma-separated list of tokens.
-bool has_token(std::string_view list, std::string_view token) {
-    while (!list.empty()) {
-        const auto comma = std::min(list.find(','), list.size());
-        if (iequals(trim(list.substr(0, comma)), token)) {
-            return true;
-        }
-        list.remove_prefix(std::min(comma + 1, list.size()));
-    }
-    return false;
-}
+using http::iequals;
+using http::lists_token;
+using http::trim_ows;
 
 handshake_answer fail(std::size_t n, int status, std::string why) {
     return {core::feed_result::fail(n, std::move(why)), status};
@@ -96,11 +71,11 @@ handshake_answer check_handshake_answer(std::string_view in, std::string_view ke
             return fail(n, status, "handshake answer: malformed header field");
         }
         const auto name = line.substr(0, colon);
-        const auto value = trim(line.substr(colon + 1));
+        const auto value = trim_ows(line.substr(colon + 1));
         if (iequals(name, "upgrade")) {
             upgrade = iequals(value, "websocket");
         } else if (iequals(name, "connection")) {
-            connection = has_token(value, "upgrade");
+            connection = lists_token(value, "upgrade");
         } else if (iequals(name, "sec-websocket-accept")) {
             accept = !expected.empty() && value == expected;
         } else if (iequals(name, "sec-websocket-extensions") ||

@@ -1,0 +1,32 @@
+// HTTP field syntax helpers (RFC 9110 §5.6): case-insensitive tokens, OWS, #token lists.
+#include "codec/http/field_value.hpp"
+
+#include <gtest/gtest.h>
+
+namespace livehouse::codec::http {
+namespace {
+
+TEST(FieldValue, IequalsFoldsAsciiLettersOnly) {
+    EXPECT_TRUE(iequals("Keep-Alive", "keep-alive"));
+    EXPECT_FALSE(iequals("close", "closed"));
+    // Folding by OR-ing 0x20 would make these equal; they are different characters.
+    EXPECT_FALSE(iequals("@", "`"));
+    EXPECT_FALSE(iequals("[", "{"));
+}
+
+TEST(FieldValue, TrimsOnlySpaceAndTab) {
+    EXPECT_EQ(trim_ows(" \t value \t"), "value");
+    EXPECT_EQ(trim_ows("\r\nvalue"), "\r\nvalue");
+    EXPECT_EQ(trim_ows("   "), "");
+}
+
+TEST(FieldValue, ListsTokenFindsAnElementInAnyCase) {
+    EXPECT_TRUE(lists_token("keep-alive, Upgrade", "upgrade"));
+    EXPECT_TRUE(lists_token("gzip,\tchunked", "chunked"));
+    EXPECT_FALSE(lists_token("upgrades", "upgrade"));
+    EXPECT_FALSE(lists_token("", "upgrade"));
+    EXPECT_FALSE(lists_token(",,", "upgrade"));
+}
+
+} // namespace
+} // namespace livehouse::codec::http
