@@ -125,7 +125,7 @@ bench_server_start() {
         # The same HLS settings as nginx-rtmp.conf.in; warnings only, like nginx's error_log.
         cat >"$srv_dir/livehouse.toml" <<EOF
 [hls]
-segment_target_ms = 2000
+segment_target_ms = ${BENCH_SEGMENT_MS:-2000}
 window_segments = 6
 grace_period_s = 30
 

@@ -14,8 +14,8 @@ import {scenarioFile, stressRun as stress} from './lib/stress.mjs';
 
 /** A server whose answers wait `delayMs`, and everything `stallMs` long from `stallAt`. */
 function tinyServer() {
-    const state = {requests: 0, paths: new Map(), delayMs: 0, stallFrom: 0, stallUntil: 0,
-                   reservations: 0, issued: new Set(), purchased: 0};
+    const state = {requests: 0, paths: new Map(), hosts: new Map(), delayMs: 0, stallFrom: 0,
+                   stallUntil: 0, reservations: 0, issued: new Set(), purchased: 0};
     const server = http.createServer((req, res) => {
         const now = Date.now();
         if (req.url === '/__stall') { // a fault a scenario event injects: 1 s of stalled answers
@@ -26,6 +26,7 @@ function tinyServer() {
         }
         state.requests += 1;
         state.paths.set(req.url, (state.paths.get(req.url) ?? 0) + 1);
+        state.hosts.set(req.headers.host, (state.hosts.get(req.headers.host) ?? 0) + 1);
         if (req.url === '/hang') return; // never answers: the tester's timeout must end it
         if (req.url === '/reserve') { // seed 000's ticket flow: an id the next step must send
             const id = `r${++state.reservations}`;
@@ -126,6 +127,36 @@ describe('livehouse stress', {timeout: 120000}, () => {
         assert.ok(l.p50_us < 100000, `p50 ${l.p50_us} µs: most were fast`);
         const slowSeconds = r.report.timeline.filter((s) => s.max_us >= 500000);
         assert.ok(slowSeconds.length >= 1, 'the timeline shows when it happened');
+    });
+
+    it('connect_to spreads the VUs over several servers; requests still name the target', async () => {
+        const other = await tinyServer();
+        try {
+            tiny.state.requests = 0;
+            tiny.state.hosts.clear();
+            const ports = [tiny.server.address().port, other.server.address().port];
+            // A name that does not resolve: with connect_to only the addresses are dialled.
+            const r = await stress(scenarioFile(dir, basic),
+                                   {target: 'http://live.example.invalid:8443', duration: '2s',
+                                    rate: 200, connect_to: ports.map((p) => `127.0.0.1:${p}`).join(',')},
+                                   {threads: 2});
+            assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
+            assert.match(r.stderr, /connecting to 2 address\(es\) in turn/);
+            const sent = r.report.steps.get.requests;
+            assert.equal(tiny.state.requests + other.state.requests, sent);
+            // Two loops, VU i to server i mod 2: each loop's VUs go to one of them, and the
+            // arrivals are split evenly between the loops.
+            for (const s of [tiny.state, other.state]) {
+                assert.ok(s.requests >= sent * 0.4, `${s.requests} of ${sent}`);
+                assert.deepEqual([...s.hosts.keys()], ['live.example.invalid:8443']);
+            }
+            const bad = await stress(scenarioFile(dir, basic),
+                                     {target, duration: '1s', connect_to: '127.0.0.1'});
+            assert.equal(bad.code, 2, 'a connect_to address without a port is refused');
+            assert.match(bad.stderr, /vars\.connect_to "127\.0\.0\.1"/);
+        } finally {
+            other.server.close();
+        }
     });
 
     it('thresholds fail with exit code 1 and name what failed', async () => {

@@ -80,9 +80,9 @@ struct chat_clients::client {
     std::deque<std::pair<std::uint64_t, clock_type::time_point>> pending; ///< seq, due
 };
 
-chat_clients::chat_clients(asio::io_context& ioc, recorder& rec, tcp::endpoint target,
+chat_clients::chat_clients(asio::io_context& ioc, recorder& rec, const endpoints& targets,
                            chat_clients_options options)
-    : ioc_(ioc), rec_(rec), target_(target), options_(std::move(options)),
+    : ioc_(ioc), rec_(rec), targets_(targets), options_(std::move(options)),
       joins_(ioc, options_.share, [this](std::size_t i) { join(i); }), end_timer_(ioc),
       scratch_(std::make_unique_for_overwrite<char[]>(scratch_bytes)),
       rng_(std::random_device{}()) {}
@@ -127,7 +127,7 @@ void chat_clients::join(std::size_t i) {
             stop(c, false);
         }
     });
-    c->sock.async_connect(target_, [this, c](boost::system::error_code ec) {
+    c->sock.async_connect(targets_.of(c->id - 1), [this, c](boost::system::error_code ec) {
         if (c->stopped) {
             return;
         }

@@ -20,6 +20,7 @@
 #pragma once
 
 #include "stress/actor_share.hpp"
+#include "stress/endpoints.hpp"
 #include "stress/recorder.hpp"
 
 #include <boost/asio/io_context.hpp>
@@ -47,7 +48,7 @@ struct chat_clients_options {
 
 class chat_clients {
   public:
-    chat_clients(boost::asio::io_context& ioc, recorder& rec, boost::asio::ip::tcp::endpoint target,
+    chat_clients(boost::asio::io_context& ioc, recorder& rec, const endpoints& targets,
                  chat_clients_options options);
     ~chat_clients();
     chat_clients(const chat_clients&) = delete;
@@ -76,7 +77,7 @@ class chat_clients {
 
     boost::asio::io_context& ioc_;
     recorder& rec_;
-    const boost::asio::ip::tcp::endpoint target_;
+    const endpoints& targets_; ///< outlives the run's loops
     const chat_clients_options options_;
     join_schedule joins_;
     boost::asio::steady_timer end_timer_;

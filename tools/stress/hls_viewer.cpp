@@ -39,11 +39,12 @@ struct hls_viewers::viewer {
     codec::http::response_reader reader{{.max_head_bytes = 64 * 1024,
                                          .max_body_bytes = std::uint64_t{256} << 20,
                                          .max_capture_bytes = 1024 * 1024}};
-    std::string wire;             ///< the request being written
-    bool for_playlist = false;    ///< which request is in flight
-    bool timed_out = false;       ///< its deadline closed the socket
-    bool leftover = false;        ///< bytes after the response: the connection is not reused
-    std::uint32_t request_id = 0; ///< which request a deadline belongs to
+    std::string wire;                  ///< the request being written
+    bool for_playlist = false;         ///< which request is in flight
+    bool timed_out = false;            ///< its deadline closed the socket
+    bool leftover = false;             ///< bytes after the response: the connection is not reused
+    std::uint32_t request_id = 0;      ///< which request a deadline belongs to
+    const tcp::endpoint* at = nullptr; ///< where its connection goes
     bool connected = false;
     bool stopped = false;
     bool playing = false;
@@ -61,9 +62,9 @@ struct hls_viewers::viewer {
     double seg_duration = 0;
 };
 
-hls_viewers::hls_viewers(asio::io_context& ioc, recorder& rec, tcp::endpoint target,
+hls_viewers::hls_viewers(asio::io_context& ioc, recorder& rec, const endpoints& targets,
                          hls_viewers_options options)
-    : ioc_(ioc), rec_(rec), target_(target), options_(std::move(options)),
+    : ioc_(ioc), rec_(rec), targets_(targets), options_(std::move(options)),
       base_(options_.playlist.substr(0, options_.playlist.rfind('/') + 1)),
       scratch_(std::make_unique_for_overwrite<char[]>(scratch_bytes)),
       joins_(ioc, options_.share, [this](std::size_t i) { join(i); }) {}
@@ -74,9 +75,10 @@ void hls_viewers::start() {
     joins_.start();
 }
 
-void hls_viewers::join(std::size_t) {
+void hls_viewers::join(std::size_t i) {
     const auto now = clock_type::now();
     auto v = std::make_shared<viewer>(ioc_);
+    v->at = &targets_.of(options_.share.ordinal(i));
     v->joined = now;
     v->next_reload = now;
     ++rec_.stats().viewers.joined;
@@ -116,7 +118,7 @@ void hls_viewers::request(const std::shared_ptr<viewer>& v, const std::string& t
     v->wire.append("GET ").append(target).append(" HTTP/1.1\r\nHost: ");
     v->wire.append(options_.host_header).append("\r\n\r\n");
     if (!v->connected) {
-        v->sock.async_connect(target_, [this, v](error_code ec) {
+        v->sock.async_connect(*v->at, [this, v](error_code ec) {
             if (ec) {
                 broken(v, step_of(v), v->timed_out ? "timeout" : "connect");
                 return;

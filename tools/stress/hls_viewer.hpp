@@ -20,6 +20,7 @@
 #pragma once
 
 #include "stress/actor_share.hpp"
+#include "stress/endpoints.hpp"
 #include "stress/recorder.hpp"
 
 #include <boost/asio/io_context.hpp>
@@ -38,7 +39,7 @@ struct hls_viewers_options {
 
 class hls_viewers {
   public:
-    hls_viewers(boost::asio::io_context& ioc, recorder& rec, boost::asio::ip::tcp::endpoint target,
+    hls_viewers(boost::asio::io_context& ioc, recorder& rec, const endpoints& targets,
                 hls_viewers_options options);
     ~hls_viewers();
     hls_viewers(const hls_viewers&) = delete;
@@ -70,7 +71,7 @@ class hls_viewers {
 
     boost::asio::io_context& ioc_;
     recorder& rec_;
-    const boost::asio::ip::tcp::endpoint target_;
+    const endpoints& targets_; ///< outlives the run's loops
     const hls_viewers_options options_;
     std::string base_; ///< the playlist's directory, for relative segment URIs
     std::unique_ptr<char[]> scratch_;

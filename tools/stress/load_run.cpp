@@ -3,6 +3,7 @@
 
 #include "codec/http/response_reader.hpp"
 #include "stress/chat_client.hpp"
+#include "stress/endpoints.hpp"
 #include "stress/hls_viewer.hpp"
 #include "stress/love_tapper.hpp"
 #include "stress/recorder.hpp"
@@ -116,9 +117,9 @@ class loop_runner {
     /// `phases`: one track's phases, run one after the other from `start`.
     loop_runner(const scenario& sc, std::vector<phase> phases, std::size_t slot, std::size_t slots,
                 clock_type::time_point start, clock_type::time_point run_start,
-                tcp::endpoint target, live_counters* live)
+                const endpoints& targets, live_counters* live)
         : sc_(sc), phases_(std::move(phases)), slot_(slot), slots_(slots), start_(start),
-          run_start_(run_start), target_(target), live_(live), timer_(ioc_), sweep_(ioc_) {
+          run_start_(run_start), targets_(targets), live_(live), timer_(ioc_), sweep_(ioc_) {
         for (const auto& ph : phases_) {
             const std::vector<step>* f = nullptr;
             if (const auto it = sc_.flows.find(ph.flow); it != sc_.flows.end()) {
@@ -259,7 +260,7 @@ class loop_runner {
                 o.taps_per_second = ph.taps_per_second;
                 o.share = share;
                 tappers_.push_back(
-                    std::make_unique<love_tappers>(ioc_, rec_, target_, std::move(o)));
+                    std::make_unique<love_tappers>(ioc_, rec_, targets_, std::move(o)));
                 tappers_.back()->start();
             } else if (ph.kind == executor::hls_viewers) {
                 hls_viewers_options o;
@@ -267,7 +268,7 @@ class loop_runner {
                 o.playlist = ph.playlist;
                 o.share = share;
                 viewers_.push_back(
-                    std::make_unique<hls_viewers>(ioc_, rec_, target_, std::move(o)));
+                    std::make_unique<hls_viewers>(ioc_, rec_, targets_, std::move(o)));
                 viewers_.back()->start();
             } else {
                 chat_clients_options o;
@@ -285,7 +286,7 @@ class loop_runner {
                               std::chrono::seconds(1);
                 o.send_until = std::max(o.send_from, phase_end_ - std::chrono::seconds(1));
                 chatters_.push_back(
-                    std::make_unique<chat_clients>(ioc_, rec_, target_, std::move(o)));
+                    std::make_unique<chat_clients>(ioc_, rec_, targets_, std::move(o)));
                 chatters_.back()->start();
             }
             timer_.expires_at(phase_end_);
@@ -454,13 +455,13 @@ class loop_runner {
             v->timed_out = false;
             if (!v->sock.is_open()) {
                 error_code ec;
-                v->sock.open(target_.protocol(), ec);
+                v->sock.open(targets_.of(v->id - 1).protocol(), ec);
                 if (ec) {
                     fail(v, "connect");
                     return;
                 }
             }
-            v->sock.async_connect(target_, [this, v](error_code ec) {
+            v->sock.async_connect(targets_.of(v->id - 1), [this, v](error_code ec) {
                 v->busy_since.reset();
                 if (ec) {
                     fail(v, kind_of(v, ec, "connect"));
@@ -786,9 +787,9 @@ class loop_runner {
     const std::size_t slots_;
     const clock_type::time_point start_;     ///< this track's start
     const clock_type::time_point run_start_; ///< the run's (seconds in the timeline count from it)
-    const tcp::endpoint target_;
+    const endpoints& targets_;               ///< outlives the loop
     live_counters* live_;
-    const std::string host_header_ = fmt::format("{}:{}", sc_.target_host, sc_.target_port);
+    const std::string& host_header_ = sc_.target_authority;
     asio::io_context ioc_{1};
     asio::steady_timer timer_;
     run_stats stats_;
@@ -824,16 +825,31 @@ run_stats run_scenario(const scenario& sc, const run_options& options) {
     // Resolved once, before the clock starts: the run measures the server, not the resolver.
     asio::io_context resolve_ctx;
     tcp::resolver resolver(resolve_ctx);
-    error_code ec;
-    auto results = resolver.resolve(sc.target_host, fmt::format("{}", sc.target_port), ec);
     run_stats out;
-    if (ec || results.empty()) {
-        out.steps["resolve"].errors["resolve"] = 1;
-        out.steps["resolve"].failed = 1;
-        out.steps["resolve"].requests = 1;
-        return out;
+    std::vector<tcp::endpoint> addresses;
+    const auto resolve = [&](const std::string& host, std::uint16_t port) {
+        error_code ec;
+        auto results = resolver.resolve(host, fmt::format("{}", port), ec);
+        if (ec || results.empty()) {
+            out.steps["resolve"].errors["resolve"] = 1;
+            out.steps["resolve"].failed = 1;
+            out.steps["resolve"].requests = 1;
+            return false;
+        }
+        addresses.push_back(results.begin()->endpoint());
+        return true;
+    };
+    if (sc.connect_to.empty()) {
+        if (!resolve(sc.target_host, sc.target_port)) {
+            return out;
+        }
     }
-    const tcp::endpoint target = results.begin()->endpoint();
+    for (const auto& hp : sc.connect_to) {
+        if (!resolve(hp.host, hp.port)) {
+            return out;
+        }
+    }
+    const endpoints target(std::move(addresses));
     const std::size_t n = std::max<std::size_t>(1, options.threads);
     const auto start = options.start.value_or(clock_type::now() + std::chrono::milliseconds(20));
     // Tracks: a phase with `start` begins a track that runs beside the others from that offset;

@@ -44,9 +44,9 @@ struct love_tappers::tapper {
     clock_type::time_point due;
 };
 
-love_tappers::love_tappers(asio::io_context& ioc, recorder& rec, tcp::endpoint target,
+love_tappers::love_tappers(asio::io_context& ioc, recorder& rec, const endpoints& targets,
                            love_tappers_options options)
-    : ioc_(ioc), rec_(rec), target_(target), options_(std::move(options)),
+    : ioc_(ioc), rec_(rec), targets_(targets), options_(std::move(options)),
       joins_(ioc, options_.share, [this](std::size_t i) { join(i); }) {}
 
 love_tappers::~love_tappers() = default;
@@ -71,7 +71,7 @@ void love_tappers::send(const std::shared_ptr<tapper>& t, std::string step, std:
     }
     if (!t->connected) {
         t->stream.expires_after(request_timeout);
-        t->stream.async_connect(target_,
+        t->stream.async_connect(targets_.of(t->id - 1),
                                 [this, t, step = std::move(step), method = std::move(method),
                                  target = std::move(target), body = std::move(body),
                                  done = std::move(done)](beast::error_code ec) mutable {

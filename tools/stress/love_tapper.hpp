@@ -10,6 +10,7 @@
 #pragma once
 
 #include "stress/actor_share.hpp"
+#include "stress/endpoints.hpp"
 #include "stress/recorder.hpp"
 
 #include <boost/asio/io_context.hpp>
@@ -30,7 +31,7 @@ struct love_tappers_options {
 
 class love_tappers {
   public:
-    love_tappers(boost::asio::io_context& ioc, recorder& rec, boost::asio::ip::tcp::endpoint target,
+    love_tappers(boost::asio::io_context& ioc, recorder& rec, const endpoints& targets,
                  love_tappers_options options);
     ~love_tappers();
     love_tappers(const love_tappers&) = delete;
@@ -52,7 +53,7 @@ class love_tappers {
 
     boost::asio::io_context& ioc_;
     recorder& rec_;
-    const boost::asio::ip::tcp::endpoint target_;
+    const endpoints& targets_; ///< outlives the run's loops
     const love_tappers_options options_;
     join_schedule joins_;
 };

@@ -1,6 +1,7 @@
 // Scenario files (see scenario.hpp).
 #include "stress/scenario.hpp"
 
+#include "codec/http/field_value.hpp"
 #include "codec/http/url.hpp"
 
 #include <algorithm>
@@ -17,6 +18,7 @@ namespace {
 constexpr std::size_t max_phases = 64;
 constexpr std::size_t max_steps = 64;
 constexpr std::size_t max_vars = 256;
+constexpr std::size_t max_connect_to = 256;
 constexpr double max_rate = 10'000'000;
 constexpr std::size_t max_vus_limit = 1'000'000;
 
@@ -288,7 +290,8 @@ parse_scenario(std::string_view text, std::string_view source,
     sc.name = root["name"].value_or(std::string(source));
     sc.description = root["description"].value_or(std::string());
     // Every scenario takes target and duration (issue 7): defaults unless the file sets them.
-    sc.vars = {{"target", "http://127.0.0.1:8080"}, {"duration", "10s"}};
+    // connect_to (empty: the target's address) spreads connections over several nodes.
+    sc.vars = {{"target", "http://127.0.0.1:8080"}, {"duration", "10s"}, {"connect_to", ""}};
     if (const auto* vars = root["vars"].as_table()) {
         if (vars->size() > max_vars) {
             return core::make_error(fmt::format("vars: more than {}", max_vars));
@@ -323,6 +326,23 @@ parse_scenario(std::string_view text, std::string_view source,
     }
     sc.target_host = target->host;
     sc.target_port = target->port;
+    sc.target_authority = target->authority;
+    for (std::string_view rest = sc.vars["connect_to"]; !rest.empty();) {
+        const auto comma = rest.find(',');
+        const auto item = codec::http::trim_ows(rest.substr(0, comma));
+        rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
+        if (item.empty()) {
+            continue;
+        }
+        if (sc.connect_to.size() == max_connect_to) {
+            return core::make_error(fmt::format("vars.connect_to: more than {}", max_connect_to));
+        }
+        auto hp = codec::http::parse_host_port(item);
+        if (!hp) {
+            return hp.err().wrap(fmt::format("vars.connect_to \"{}\"", item));
+        }
+        sc.connect_to.push_back(std::move(*hp));
+    }
 
     // Values known only while a VU runs: what a step extracts from a response, and the
     // builtins. In flows they stay "${name}" and are filled in per request (expand()).

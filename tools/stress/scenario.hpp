@@ -45,6 +45,7 @@
 // 256 vars, rates up to 10,000,000/s, 1,000,000 VUs.
 #pragma once
 
+#include "codec/http/url.hpp"
 #include "core/result.hpp"
 
 #include <chrono>
@@ -145,6 +146,11 @@ struct scenario {
     std::map<std::string, std::string> vars;
     std::string target_host;
     std::uint16_t target_port = 80;
+    std::string target_authority; ///< host[:port] as written in target: the Host header
+    /// `--set connect_to=host:port,host:port`: the addresses connections go to instead of the
+    /// target's (curl's --connect-to), actor or VU i to the (i mod n)th — a tier of edges
+    /// behind one name. Requests still name the target's host. Empty: the target's address.
+    std::vector<codec::http::host_port> connect_to;
     std::vector<phase> phases;
     std::map<std::string, std::vector<step>> flows;
     std::vector<threshold> thresholds;

@@ -48,12 +48,20 @@ int run_stress_command(const stress_command_options& options) {
                    options.workers.size(), options.threads);
     }
 
-    // The server's side, once a second from this thread: the target's /metrics.
+    if (!sc->connect_to.empty()) {
+        fmt::print(stderr, "livehouse stress: connecting to {} address(es) in turn (connect_to)\n",
+                   sc->connect_to.size());
+    }
+    // The server's side, once a second from this thread: the target's /metrics (with
+    // connect_to, the first address's: one node of the tier).
+    const auto& metrics_at = sc->connect_to.empty()
+                                 ? codec::http::host_port{sc->target_host, sc->target_port}
+                                 : sc->connect_to.front();
     server_scraper server(fmt::format("http://{}:{}/metrics",
-                                      sc->target_host.find(':') != std::string::npos
-                                          ? fmt::format("[{}]", sc->target_host)
-                                          : sc->target_host,
-                                      sc->target_port));
+                                      metrics_at.host.find(':') != std::string::npos
+                                          ? fmt::format("[{}]", metrics_at.host)
+                                          : metrics_at.host,
+                                      metrics_at.port));
     if (options.scrape) {
         server.sample(0);
     }
