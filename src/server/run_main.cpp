@@ -44,9 +44,6 @@ int serve(const cli_overrides& flags, const std::string& ready_file) {
         fmt::print(stderr, "livehouse: {}\n", r.err().message);
         return 1;
     }
-    // A write to a closed pipe (stderr piped to a pager that quit) must not kill the server;
-    // sockets already use MSG_NOSIGNAL.
-    std::signal(SIGPIPE, SIG_IGN); // NOLINT(cert-err33-c)
     raise_descriptor_limit();
     const bool json_logs = cfg->log.format == "json";
     auto a = app::start(std::move(*cfg), ready_file);
@@ -64,6 +61,9 @@ int serve(const cli_overrides& flags, const std::string& ready_file) {
 } // namespace
 
 int run_main(int argc, char** argv) {
+    // A write to a closed pipe (stderr piped to a pager that quit, a stress worker's
+    // coordinator gone) must not kill the process; sockets already use MSG_NOSIGNAL.
+    std::signal(SIGPIPE, SIG_IGN); // NOLINT(cert-err33-c)
     CLI::App cli{"livehouse: a self-hostable live-streaming server (RTMP in, HLS out)",
                  "livehouse"};
     cli.set_version_flag("--version", "livehouse " LIVEHOUSE_VERSION);

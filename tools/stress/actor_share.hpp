@@ -4,7 +4,8 @@
 // takes j = index, index + slots, ... So the audience ramps up evenly whatever the number of
 // loops or workers, and actor ids (1-based, from j) are unique across all of them.
 //
-// join_schedule calls a function at each of one loop's join times, on one timer.
+// join_schedule calls a function at each of one loop's join times, on one timer (every join
+// already due at a wake-up, so a busy loop does not fall behind the ramp).
 #pragma once
 
 #include <boost/asio/io_context.hpp>
@@ -70,10 +71,20 @@ class join_schedule {
         }
         timer_->expires_at(share_.join_time(i));
         timer_->async_wait([this, i](boost::system::error_code ec) {
-            if (!ec) {
-                join_(i);
-                arm(i + 1);
+            if (ec) {
+                return;
             }
+            // Everyone due by now joins, not one per wake-up: a loop busy with thousands of
+            // players runs a few hundred timer wake-ups a second, and one join per wake-up
+            // fell behind the ramp — 100,000 viewers on six loops had ~9 % join after the
+            // run's end instead of during the ramp.
+            const auto now = actor_share::clock_type::now();
+            std::size_t j = i;
+            do {
+                join_(j++);
+            } while (j < share_.count && share_.join_time(j) <= now &&
+                     share_.join_time(j) < share_.end);
+            arm(j);
         });
     }
 
