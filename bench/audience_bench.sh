@@ -4,7 +4,10 @@
 # viewers run on BENCH_WORKERS `livehouse stress --worker` processes driven by one coordinator
 # (the histograms merged exactly), and watch through BENCH_EDGES livehouse edges in front of
 # one origin (the scenario's connect_to: viewer i to edge i mod n, every request naming the
-# origin as its Host), each edge holding its share of the connections.
+# origin as its Host), each edge holding its share of the connections. The connections come
+# from BENCH_LOCAL_IPS (the scenario's local_ips; 127.0.0.0/8 is all loopback): from one source
+# address, Linux's connect() walks every port already used to the same server, and at 100,000
+# viewers that walk was 90 % of the generators' CPU (tools/stress/endpoints.hpp).
 #
 # The broadcast: ffmpeg, 160x120 testsrc at 10 fps and BENCH_BITRATE (default 16k), cut into
 # BENCH_SEGMENT_MS segments (default 6000, Apple's recommended 6 s) so that 2 shared cores can
@@ -16,6 +19,7 @@
 # Usage: bench/audience_bench.sh   (~2.5 min with the defaults)
 # Environment: BENCH_VIEWERS=100000, BENCH_WORKERS=6, BENCH_EDGES=6, BENCH_RAMP=50,
 # BENCH_WATCH=30 (seconds after the last join), BENCH_SEGMENT_MS=6000, BENCH_BITRATE=16k,
+# BENCH_LOCAL_IPS=127.0.0.2-127.0.0.33 (empty: every connection from 127.0.0.1),
 # LIVEHOUSE_BIN, BENCH_KEEP=1.
 set -euo pipefail
 
@@ -30,6 +34,7 @@ edges=${BENCH_EDGES:-6}
 ramp=${BENCH_RAMP:-50}
 watch=${BENCH_WATCH:-30}
 bitrate=${BENCH_BITRATE:-16k}
+local_ips=${BENCH_LOCAL_IPS:-127.0.0.2-127.0.0.33}
 
 for cmd in ffmpeg curl; do
     command -v "$cmd" >/dev/null || bench_die "$cmd not found (scripts/install-deps.sh --bench)"
@@ -139,7 +144,7 @@ bench_log "$viewers viewers on $workers workers through $edges edges: ramp ${ram
 "$LIVEHOUSE_BIN" stress "$work/audience.toml" --no-server-metrics --threads 1 \
     --workers "$(IFS=,; echo "${worker_addresses[*]}")" --json "$work/audience.json" \
     --set "target=http://127.0.0.1:$srv_http_port" \
-    --set "connect_to=$(IFS=,; echo "${edge_addresses[*]}")" \
+    --set "connect_to=$(IFS=,; echo "${edge_addresses[*]}")" --set "local_ips=$local_ips" \
     --set "duration=$((ramp + watch))s" >"$work/audience.log" 2>&1 &
 coordinator_pid=$!
 peak_kib=0

@@ -14,7 +14,8 @@ import {scenarioFile, stressRun as stress} from './lib/stress.mjs';
 
 /** A server whose answers wait `delayMs`, and everything `stallMs` long from `stallAt`. */
 function tinyServer() {
-    const state = {requests: 0, paths: new Map(), hosts: new Map(), delayMs: 0, stallFrom: 0,
+    const state = {requests: 0, paths: new Map(), hosts: new Map(), sources: new Map(),
+                   delayMs: 0, stallFrom: 0,
                    stallUntil: 0, reservations: 0, issued: new Set(), purchased: 0};
     const server = http.createServer((req, res) => {
         const now = Date.now();
@@ -27,6 +28,8 @@ function tinyServer() {
         state.requests += 1;
         state.paths.set(req.url, (state.paths.get(req.url) ?? 0) + 1);
         state.hosts.set(req.headers.host, (state.hosts.get(req.headers.host) ?? 0) + 1);
+        const from = req.socket.remoteAddress;
+        state.sources.set(from, (state.sources.get(from) ?? 0) + 1);
         if (req.url === '/hang') return; // never answers: the tester's timeout must end it
         if (req.url === '/reserve') { // seed 000's ticket flow: an id the next step must send
             const id = `r${++state.reservations}`;
@@ -156,6 +159,29 @@ describe('livehouse stress', {timeout: 120000}, () => {
             assert.match(bad.stderr, /vars\.connect_to "127\.0\.0\.1"/);
         } finally {
             other.server.close();
+        }
+    });
+
+    it('local_ips binds the connections to those source addresses, in turn', async () => {
+        tiny.state.requests = 0;
+        tiny.state.sources.clear();
+        // 127.0.0.0/8 is all loopback on Linux: three source addresses without any set-up.
+        const r = await stress(scenarioFile(dir, basic),
+                               {target, duration: '2s', rate: 200,
+                                local_ips: '127.0.0.2-127.0.0.3, 127.0.0.5'}, {threads: 3});
+        assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
+        assert.match(r.stderr, /connecting from 3 source address\(es\)/);
+        const sources = Object.fromEntries(tiny.state.sources);
+        assert.deepEqual(Object.keys(sources).sort(), ['127.0.0.2', '127.0.0.3', '127.0.0.5']);
+        assert.equal(tiny.state.requests, r.report.steps.get.requests);
+        for (const n of Object.values(sources)) {
+            assert.ok(n >= r.report.steps.get.requests * 0.2, JSON.stringify(sources));
+        }
+        for (const [bad, why] of [['127.0.0.9-127.0.0.1', /first <= last/],
+                                  ['localhost', /not an IP address/]]) {
+            const b = await stress(scenarioFile(dir, basic), {target, duration: '1s', local_ips: bad});
+            assert.equal(b.code, 2, bad);
+            assert.match(b.stderr, new RegExp(`vars\\.local_ips: .*${why.source}`));
         }
     });
 

@@ -127,6 +127,13 @@ void chat_clients::join(std::size_t i) {
             stop(c, false);
         }
     });
+    boost::system::error_code open_error;
+    targets_.open(c->sock, c->id - 1, open_error);
+    if (open_error) {
+        rec_.request("chat_join", c->due, clock_type::now(), 0, "connect");
+        stop(c, false);
+        return;
+    }
     c->sock.async_connect(targets_.of(c->id - 1), [this, c](boost::system::error_code ec) {
         if (c->stopped) {
             return;

@@ -39,12 +39,12 @@ struct hls_viewers::viewer {
     codec::http::response_reader reader{{.max_head_bytes = 64 * 1024,
                                          .max_body_bytes = std::uint64_t{256} << 20,
                                          .max_capture_bytes = 1024 * 1024}};
-    std::string wire;                  ///< the request being written
-    bool for_playlist = false;         ///< which request is in flight
-    bool timed_out = false;            ///< its deadline closed the socket
-    bool leftover = false;             ///< bytes after the response: the connection is not reused
-    std::uint32_t request_id = 0;      ///< which request a deadline belongs to
-    const tcp::endpoint* at = nullptr; ///< where its connection goes
+    std::string wire;             ///< the request being written
+    bool for_playlist = false;    ///< which request is in flight
+    bool timed_out = false;       ///< its deadline closed the socket
+    bool leftover = false;        ///< bytes after the response: the connection is not reused
+    std::uint32_t request_id = 0; ///< which request a deadline belongs to
+    std::uint64_t ordinal = 0;    ///< in the phase: where its connection goes (endpoints)
     bool connected = false;
     bool stopped = false;
     bool playing = false;
@@ -78,7 +78,7 @@ void hls_viewers::start() {
 void hls_viewers::join(std::size_t i) {
     const auto now = clock_type::now();
     auto v = std::make_shared<viewer>(ioc_);
-    v->at = &targets_.of(options_.share.ordinal(i));
+    v->ordinal = options_.share.ordinal(i);
     v->joined = now;
     v->next_reload = now;
     ++rec_.stats().viewers.joined;
@@ -118,7 +118,13 @@ void hls_viewers::request(const std::shared_ptr<viewer>& v, const std::string& t
     v->wire.append("GET ").append(target).append(" HTTP/1.1\r\nHost: ");
     v->wire.append(options_.host_header).append("\r\n\r\n");
     if (!v->connected) {
-        v->sock.async_connect(*v->at, [this, v](error_code ec) {
+        error_code open_error;
+        targets_.open(v->sock, v->ordinal, open_error);
+        if (open_error) {
+            broken(v, step_of(v), "connect");
+            return;
+        }
+        v->sock.async_connect(targets_.of(v->ordinal), [this, v](error_code ec) {
             if (ec) {
                 broken(v, step_of(v), v->timed_out ? "timeout" : "connect");
                 return;

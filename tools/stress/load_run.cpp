@@ -453,13 +453,11 @@ class loop_runner {
         if (!v->connected) {
             v->busy_since = clock_type::now();
             v->timed_out = false;
-            if (!v->sock.is_open()) {
-                error_code ec;
-                v->sock.open(targets_.of(v->id - 1).protocol(), ec);
-                if (ec) {
-                    fail(v, "connect");
-                    return;
-                }
+            error_code open_error;
+            targets_.open(v->sock, v->id - 1, open_error);
+            if (open_error) {
+                fail(v, "connect");
+                return;
             }
             v->sock.async_connect(targets_.of(v->id - 1), [this, v](error_code ec) {
                 v->busy_since.reset();
@@ -849,7 +847,7 @@ run_stats run_scenario(const scenario& sc, const run_options& options) {
             return out;
         }
     }
-    const endpoints target(std::move(addresses));
+    const endpoints target(std::move(addresses), sc.local_ips);
     const std::size_t n = std::max<std::size_t>(1, options.threads);
     const auto start = options.start.value_or(clock_type::now() + std::chrono::milliseconds(20));
     // Tracks: a phase with `start` begins a track that runs beside the others from that offset;

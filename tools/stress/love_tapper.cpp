@@ -70,6 +70,13 @@ void love_tappers::send(const std::shared_ptr<tapper>& t, std::string step, std:
         return;
     }
     if (!t->connected) {
+        beast::error_code open_error;
+        targets_.open(t->stream.socket(), t->id - 1, open_error);
+        if (open_error) {
+            rec_.request(step, t->due, clock_type::now(), 0, "connect");
+            stop(t);
+            return;
+        }
         t->stream.expires_after(request_timeout);
         t->stream.async_connect(targets_.of(t->id - 1),
                                 [this, t, step = std::move(step), method = std::move(method),

@@ -19,8 +19,54 @@ constexpr std::size_t max_phases = 64;
 constexpr std::size_t max_steps = 64;
 constexpr std::size_t max_vars = 256;
 constexpr std::size_t max_connect_to = 256;
+constexpr std::size_t max_local_ips = 4096;
 constexpr double max_rate = 10'000'000;
 constexpr std::size_t max_vus_limit = 1'000'000;
+
+/// "a, b-c, ...": addresses, or IPv4 ranges first-last (both included), at most
+/// max_local_ips in all.
+core::result<std::vector<boost::asio::ip::address>> parse_local_ips(std::string_view text) {
+    std::vector<boost::asio::ip::address> out;
+    for (std::string_view rest = text; !rest.empty();) {
+        const auto comma = rest.find(',');
+        const auto item = codec::http::trim_ows(rest.substr(0, comma));
+        rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
+        if (item.empty()) {
+            continue;
+        }
+        const auto dash = item.find('-');
+        boost::system::error_code ec;
+        const auto first = boost::asio::ip::make_address(std::string(item.substr(0, dash)), ec);
+        if (ec) {
+            return core::make_error(fmt::format("\"{}\": not an IP address", item));
+        }
+        if (dash == std::string_view::npos) {
+            out.push_back(first);
+        } else {
+            const auto last = boost::asio::ip::make_address(std::string(item.substr(dash + 1)), ec);
+            if (ec || !first.is_v4() || !last.is_v4() ||
+                last.to_v4().to_uint() < first.to_v4().to_uint()) {
+                return core::make_error(
+                    fmt::format("\"{}\": a range is first-last, IPv4, first <= last", item));
+            }
+            const auto a = first.to_v4().to_uint();
+            const auto b = last.to_v4().to_uint();
+            if (b - a >= max_local_ips) {
+                return core::make_error(fmt::format("more than {} addresses", max_local_ips));
+            }
+            for (auto x = a;; ++x) {
+                out.emplace_back(boost::asio::ip::address_v4(x));
+                if (x == b) {
+                    break;
+                }
+            }
+        }
+        if (out.size() > max_local_ips) {
+            return core::make_error(fmt::format("more than {} addresses", max_local_ips));
+        }
+    }
+    return out;
+}
 
 /// Replaces every ${name} with vars[name]; an unknown name is an error.
 core::result<std::string> substitute(std::string_view in,
@@ -291,7 +337,10 @@ parse_scenario(std::string_view text, std::string_view source,
     sc.description = root["description"].value_or(std::string());
     // Every scenario takes target and duration (issue 7): defaults unless the file sets them.
     // connect_to (empty: the target's address) spreads connections over several nodes.
-    sc.vars = {{"target", "http://127.0.0.1:8080"}, {"duration", "10s"}, {"connect_to", ""}};
+    sc.vars = {{"target", "http://127.0.0.1:8080"},
+               {"duration", "10s"},
+               {"connect_to", ""},
+               {"local_ips", ""}};
     if (const auto* vars = root["vars"].as_table()) {
         if (vars->size() > max_vars) {
             return core::make_error(fmt::format("vars: more than {}", max_vars));
@@ -342,6 +391,11 @@ parse_scenario(std::string_view text, std::string_view source,
             return hp.err().wrap(fmt::format("vars.connect_to \"{}\"", item));
         }
         sc.connect_to.push_back(std::move(*hp));
+    }
+    if (auto ips = parse_local_ips(sc.vars["local_ips"])) {
+        sc.local_ips = std::move(*ips);
+    } else {
+        return ips.err().wrap("vars.local_ips");
     }
 
     // Values known only while a VU runs: what a step extracts from a response, and the

@@ -48,6 +48,7 @@
 #include "codec/http/url.hpp"
 #include "core/result.hpp"
 
+#include <boost/asio/ip/address.hpp>
 #include <chrono>
 #include <cstdint>
 #include <map>
@@ -151,6 +152,10 @@ struct scenario {
     /// target's (curl's --connect-to), actor or VU i to the (i mod n)th — a tier of edges
     /// behind one name. Requests still name the target's host. Empty: the target's address.
     std::vector<codec::http::host_port> connect_to;
+    /// `--set local_ips=127.0.0.2-127.0.0.17,10.0.0.5`: the source addresses connections are
+    /// bound to, in turn (k6's --local-ips): past one address's ~28,000 ports to one server,
+    /// and without the kernel's port search growing with the connections (endpoints.hpp).
+    std::vector<boost::asio::ip::address> local_ips;
     std::vector<phase> phases;
     std::map<std::string, std::vector<step>> flows;
     std::vector<threshold> thresholds;

@@ -52,6 +52,10 @@ int run_stress_command(const stress_command_options& options) {
         fmt::print(stderr, "livehouse stress: connecting to {} address(es) in turn (connect_to)\n",
                    sc->connect_to.size());
     }
+    if (!sc->local_ips.empty()) {
+        fmt::print(stderr, "livehouse stress: connecting from {} source address(es) (local_ips)\n",
+                   sc->local_ips.size());
+    }
     // The server's side, once a second from this thread: the target's /metrics (with
     // connect_to, the first address's: one node of the tier).
     const auto& metrics_at = sc->connect_to.empty()

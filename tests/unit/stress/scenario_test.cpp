@@ -7,6 +7,8 @@
 #include <gtest/gtest.h>
 #include <sstream>
 #include <string>
+#include <tuple>
+#include <vector>
 
 namespace livehouse::stress {
 namespace {
@@ -239,6 +241,34 @@ path = "/"
     EXPECT_DOUBLE_EQ(d->phases[0].send_rate, 0.5);
     EXPECT_EQ(d->phases[0].message_bytes, 48u);
     EXPECT_EQ(d->flows.at("f")[0].timeout, 10s);
+}
+
+TEST(Scenario, ConnectToAndLocalIps) {
+    auto sc = parse_scenario(status_scenario, "t.toml",
+                             {{"target", "http://live.example:8443"},
+                              {"connect_to", "127.0.0.1:8081, [::1]:8082,"},
+                              {"local_ips", "10.0.0.254-10.0.1.1, ::1"}});
+    ASSERT_TRUE(sc) << sc.err().message;
+    EXPECT_EQ(sc->target_authority, "live.example:8443");
+    ASSERT_EQ(sc->connect_to.size(), 2U);
+    EXPECT_EQ(sc->connect_to[1].host, "::1");
+    EXPECT_EQ(sc->connect_to[1].port, 8082);
+    // A range crosses octets, both ends included.
+    ASSERT_EQ(sc->local_ips.size(), 5U);
+    EXPECT_EQ(sc->local_ips.front().to_string(), "10.0.0.254");
+    EXPECT_EQ(sc->local_ips[3].to_string(), "10.0.1.1");
+    EXPECT_EQ(sc->local_ips[4].to_string(), "::1");
+
+    for (const auto& [name, value, why] :
+         std::vector<std::tuple<std::string, std::string, std::string>>{
+             {"connect_to", "127.0.0.1", "vars.connect_to \"127.0.0.1\""},
+             {"local_ips", "10.0.0.1-10.0.0.0", "first <= last"},
+             {"local_ips", "10.0.0.0-10.255.0.0", "more than 4096 addresses"},
+             {"local_ips", "host.example", "not an IP address"}}) {
+        auto bad = parse_scenario(status_scenario, "t.toml", {{name, value}});
+        ASSERT_FALSE(bad) << value;
+        EXPECT_NE(bad.err().message.find(why), std::string::npos) << bad.err().message;
+    }
 }
 
 TEST(Scenario, EveryScenarioInTheRepositoryParses) {
