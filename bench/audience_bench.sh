@@ -174,6 +174,10 @@ wait "$coordinator_pid" || code=$?
 read -r v_joined v_started v_stalls v_segments v_startup_p99 < <(bench_json_get \
     '`${j.viewers.joined} ${j.viewers.started} ${j.viewers.stalls} ${j.viewers.segments} ${(j.viewers.startup.p99_us / 1000).toFixed(0)}ms`' \
     <"$work/audience.json")
+# shellcheck disable=SC2016 # a JavaScript template literal, not shell
+read -r pl_p99 seg_p99 failed < <(bench_json_get \
+    '`${(j.steps.playlist.latency.p99_us / 1000).toFixed(0)}ms ${(j.steps.segment.latency.p99_us / 1000).toFixed(0)}ms ${Object.values(j.steps).reduce((n, x) => n + x.failed, 0)}`' \
+    <"$work/audience.json")
 per_viewer=$(awk -v k="$peak_kib" -v n="$viewers" 'BEGIN { printf "%.1f", k / n }')
 # Where the 2 cores went (the workers and edges are still up; the origin with its publisher).
 cpu_s() { awk -v t="$1" -v hz="$CLK_TCK" 'BEGIN { printf "%.1f", t / hz }'; }
@@ -181,6 +185,6 @@ workers_cpu=$(cpu_s "$(bench_cpu_ticks_of "${worker_pids[@]}")")
 edges_cpu=$(cpu_s "$(bench_cpu_ticks_of "${side_pids[@]:0:edges}")")
 origin_cpu=$(cpu_s "$(bench_server_cpu_ticks)")
 grep -E '^(PASSED|FAILED)' "$work/audience.log" || true
-echo "RESULT generator=livehouse-stress AUDIENCE viewers=$viewers workers=$workers edges=$edges joined=$v_joined started=$v_started stalls=$v_stalls segments=$v_segments startup_p99=$v_startup_p99 workers_peak_rss_kib=$peak_kib kib_per_viewer=$per_viewer coordinator_peak_rss_kib=$peak_coordinator_kib edges_peak_rss_kib=$peak_edges_kib cpu_s_workers=$workers_cpu cpu_s_edges=$edges_cpu cpu_s_origin=$origin_cpu exit=$code load1=$(bench_load1)"
+echo "RESULT generator=livehouse-stress AUDIENCE viewers=$viewers workers=$workers edges=$edges joined=$v_joined started=$v_started stalls=$v_stalls segments=$v_segments startup_p99=$v_startup_p99 playlist_p99=$pl_p99 segment_p99=$seg_p99 failed=$failed workers_peak_rss_kib=$peak_kib kib_per_viewer=$per_viewer coordinator_peak_rss_kib=$peak_coordinator_kib edges_peak_rss_kib=$peak_edges_kib cpu_s_workers=$workers_cpu cpu_s_edges=$edges_cpu cpu_s_origin=$origin_cpu exit=$code load1=$(bench_load1)"
 echo
 echo "hls-viewers: $viewers viewers ($workers workers, $edges edges) for $((ramp + watch)) s: $v_started started, $v_stalls stalls, $v_segments segments, start-up p99 $v_startup_p99; workers' peak RSS $((peak_kib / 1024)) MiB = $per_viewer KiB per viewer (coordinator $((peak_coordinator_kib / 1024)) MiB; the edges $((peak_edges_kib / 1024)) MiB); CPU: workers $workers_cpu s, edges $edges_cpu s, origin $origin_cpu s"
