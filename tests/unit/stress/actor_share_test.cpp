@@ -62,7 +62,7 @@ TEST(JoinSchedule, ABusyLoopKeepsToTheRamp) {
     }
     // A turn of other work (5 ms) and the timer's wake-up, with room for a loaded CI machine:
     // one join per turn falls ~800 ms behind here.
-    EXPECT_LT(worst, 100ms) << std::chrono::duration<double, std::milli>(worst).count() << " ms";
+    EXPECT_LT(worst, 200ms) << std::chrono::duration<double, std::milli>(worst).count() << " ms";
 }
 
 TEST(JoinSchedule, NobodyJoinsAtOrAfterTheEnd) {
