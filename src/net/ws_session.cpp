@@ -3,6 +3,7 @@
 #include "net/ws_session.hpp"
 
 #include "codec/http/field_value.hpp"
+#include "codec/http/url.hpp"
 
 #include <algorithm>
 #include <array>
@@ -38,10 +39,7 @@ std::string format_remote(const asio::ip::tcp::socket& s) {
     if (ec) {
         return "unknown";
     }
-    if (ep.address().is_v6()) {
-        return fmt::format("[{}]:{}", ep.address().to_string(), ep.port());
-    }
-    return fmt::format("{}:{}", ep.address().to_string(), ep.port());
+    return codec::http::authority(ep.address().to_string(), ep.port());
 }
 
 response refuse(http::status status, std::string_view why) {

@@ -1,6 +1,7 @@
 // app: start-up, wiring and ordered shutdown of `livehouse serve`.
 #include "server/app.hpp"
 
+#include "codec/http/url.hpp"
 #include "server/auth_secret.hpp"
 #include "services/api/api_service.hpp"
 #include "services/auth/auth_service.hpp"
@@ -39,14 +40,6 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr std::size_t file_io_threads = 4;
-
-std::string endpoint_text(const std::string& host, std::uint16_t port) {
-    // RFC 3986 §3.2.2: an IPv6 literal is bracketed.
-    if (host.find(':') != std::string::npos) {
-        return fmt::format("[{}]:{}", host, port);
-    }
-    return fmt::format("{}:{}", host, port);
-}
 
 core::result<void> ensure_writable_dir(const std::string& dir) {
     std::error_code ec;
@@ -276,8 +269,8 @@ core::result<void> app::build_edge(const std::string& ready_file) {
     http_->start();
     pool_->run();
     spdlog::info("livehouse edge listening http={} upstream={} threads={} cache_bytes={}",
-                 endpoint_text(cfg_.server.bind, http_port_), cfg_.edge.upstream, pool_->size(),
-                 cfg_.edge.cache_bytes);
+                 codec::http::authority(cfg_.server.bind, http_port_), cfg_.edge.upstream,
+                 pool_->size(), cfg_.edge.cache_bytes);
     return write_ready_file(ready_file);
 }
 
@@ -538,8 +531,9 @@ core::result<void> app::build(const std::string& ready_file) {
     schedule_tick();
 
     spdlog::info("livehouse listening http={} rtmp={} threads={} data_dir={} restored={}",
-                 endpoint_text(cfg_.server.bind, http_port_),
-                 endpoint_text(cfg_.server.bind, rtmp_port_), pool_->size(), dir, restored);
+                 codec::http::authority(cfg_.server.bind, http_port_),
+                 codec::http::authority(cfg_.server.bind, rtmp_port_), pool_->size(), dir,
+                 restored);
     return write_ready_file(ready_file);
 }
 

@@ -31,7 +31,6 @@ class endpoints {
     [[nodiscard]] const boost::asio::ip::tcp::endpoint& of(std::uint64_t ordinal) const {
         return remotes_[ordinal % remotes_.size()];
     }
-    [[nodiscard]] std::size_t size() const { return remotes_.size(); }
 
     /// Opens `sock` for actor `ordinal`'s next connection (unless open), bound to its source
     /// address when there are local addresses. IP_BIND_ADDRESS_NO_PORT: the port is chosen at

@@ -27,43 +27,36 @@ constexpr std::size_t max_vus_limit = 1'000'000;
 /// max_local_ips in all.
 core::result<std::vector<boost::asio::ip::address>> parse_local_ips(std::string_view text) {
     std::vector<boost::asio::ip::address> out;
-    for (std::string_view rest = text; !rest.empty();) {
-        const auto comma = rest.find(',');
-        const auto item = codec::http::trim_ows(rest.substr(0, comma));
-        rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
-        if (item.empty()) {
-            continue;
-        }
+    for (const auto item : codec::http::list_elements(text)) {
         const auto dash = item.find('-');
         boost::system::error_code ec;
         const auto first = boost::asio::ip::make_address(std::string(item.substr(0, dash)), ec);
         if (ec) {
             return core::make_error(fmt::format("\"{}\": not an IP address", item));
         }
-        if (dash == std::string_view::npos) {
-            out.push_back(first);
-        } else {
-            const auto last = boost::asio::ip::make_address(std::string(item.substr(dash + 1)), ec);
+        auto last = first;
+        if (dash != std::string_view::npos) {
+            last = boost::asio::ip::make_address(std::string(item.substr(dash + 1)), ec);
             if (ec || !first.is_v4() || !last.is_v4() ||
                 last.to_v4().to_uint() < first.to_v4().to_uint()) {
                 return core::make_error(
                     fmt::format("\"{}\": a range is first-last, IPv4, first <= last", item));
             }
-            const auto a = first.to_v4().to_uint();
-            const auto b = last.to_v4().to_uint();
-            if (b - a >= max_local_ips) {
-                return core::make_error(fmt::format("more than {} addresses", max_local_ips));
-            }
-            for (auto x = a;; ++x) {
-                out.emplace_back(boost::asio::ip::address_v4(x));
-                if (x == b) {
-                    break;
-                }
-            }
         }
-        if (out.size() > max_local_ips) {
+        // Counted before expanding: 0.0.0.0-255.255.255.255 is refused, not built.
+        const std::uint64_t count =
+            first == last ? 1 : std::uint64_t{last.to_v4().to_uint()} - first.to_v4().to_uint() + 1;
+        if (out.size() + count > max_local_ips) {
             return core::make_error(fmt::format("more than {} addresses", max_local_ips));
         }
+        if (first == last) {
+            out.push_back(first);
+            continue;
+        }
+        for (auto x = first.to_v4().to_uint(); x != last.to_v4().to_uint(); ++x) {
+            out.emplace_back(boost::asio::ip::address_v4(x));
+        }
+        out.push_back(last);
     }
     return out;
 }
@@ -376,13 +369,7 @@ parse_scenario(std::string_view text, std::string_view source,
     sc.target_host = target->host;
     sc.target_port = target->port;
     sc.target_authority = target->authority;
-    for (std::string_view rest = sc.vars["connect_to"]; !rest.empty();) {
-        const auto comma = rest.find(',');
-        const auto item = codec::http::trim_ows(rest.substr(0, comma));
-        rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
-        if (item.empty()) {
-            continue;
-        }
+    for (const auto item : codec::http::list_elements(sc.vars["connect_to"])) {
         if (sc.connect_to.size() == max_connect_to) {
             return core::make_error(fmt::format("vars.connect_to: more than {}", max_connect_to));
         }

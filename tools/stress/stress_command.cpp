@@ -1,6 +1,7 @@
 // stress_command (see stress_command.hpp).
 #include "stress/stress_command.hpp"
 
+#include "codec/http/url.hpp"
 #include "stress/coordinator.hpp"
 #include "stress/event_runner.hpp"
 #include "stress/html_report.hpp"
@@ -61,11 +62,8 @@ int run_stress_command(const stress_command_options& options) {
     const auto& metrics_at = sc->connect_to.empty()
                                  ? codec::http::host_port{sc->target_host, sc->target_port}
                                  : sc->connect_to.front();
-    server_scraper server(fmt::format("http://{}:{}/metrics",
-                                      metrics_at.host.find(':') != std::string::npos
-                                          ? fmt::format("[{}]", metrics_at.host)
-                                          : metrics_at.host,
-                                      metrics_at.port));
+    server_scraper server(
+        fmt::format("http://{}/metrics", codec::http::authority(metrics_at.host, metrics_at.port)));
     if (options.scrape) {
         server.sample(0);
     }

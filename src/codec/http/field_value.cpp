@@ -21,17 +21,17 @@ std::string_view trim_ows(std::string_view s) {
     return s;
 }
 
+std::vector<std::string_view> list_elements(std::string_view value) {
+    std::vector<std::string_view> out;
+    for_each_element(value, [&](std::string_view e) {
+        out.push_back(e);
+        return true;
+    });
+    return out;
+}
+
 bool lists_token(std::string_view value, std::string_view token) {
-    for (;;) {
-        const auto comma = value.find(',');
-        if (iequals(trim_ows(value.substr(0, comma)), token)) {
-            return true;
-        }
-        if (comma == std::string_view::npos) {
-            return false;
-        }
-        value.remove_prefix(comma + 1);
-    }
+    return !for_each_element(value, [&](std::string_view e) { return !iequals(e, token); });
 }
 
 } // namespace livehouse::codec::http

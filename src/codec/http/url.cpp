@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <fmt/format.h>
 
 namespace livehouse::codec::http {
 
@@ -135,6 +136,11 @@ core::result<http_url> parse_http_url(std::string_view url) {
         return core::make_error("a space or control character in the path");
     }
     return out;
+}
+
+std::string authority(std::string_view host, std::uint16_t port) {
+    return host.find(':') != std::string_view::npos ? fmt::format("[{}]:{}", host, port)
+                                                    : fmt::format("{}:{}", host, port);
 }
 
 } // namespace livehouse::codec::http

@@ -42,6 +42,10 @@ core::result<host_port> parse_host_port(std::string_view text,
                                         std::optional<std::uint16_t> default_port = std::nullopt,
                                         bool allow_port_zero = false);
 
+/// "host:port", the host bracketed when it is an IPv6 literal (RFC 3986 §3.2.2): what a URL or
+/// a log line carries for an address.
+std::string authority(std::string_view host, std::uint16_t port);
+
 /// "http://host[:port][/path][?query]".
 core::result<http_url> parse_http_url(std::string_view url);
 

@@ -2,6 +2,7 @@
 #include "codec/http/field_value.hpp"
 
 #include <gtest/gtest.h>
+#include <vector>
 
 namespace livehouse::codec::http {
 namespace {
@@ -26,6 +27,17 @@ TEST(FieldValue, ListsTokenFindsAnElementInAnyCase) {
     EXPECT_FALSE(lists_token("upgrades", "upgrade"));
     EXPECT_FALSE(lists_token("", "upgrade"));
     EXPECT_FALSE(lists_token(",,", "upgrade"));
+}
+
+TEST(FieldValue, ListElementsAreTrimmedAndEmptyOnesSkipped) {
+    EXPECT_EQ(list_elements(" a ,, b\t,c,"), (std::vector<std::string_view>{"a", "b", "c"}));
+    EXPECT_TRUE(list_elements(" , ").empty());
+    int seen = 0;
+    EXPECT_FALSE(for_each_element("x, stop, never", [&](std::string_view e) {
+        ++seen;
+        return e != "stop";
+    }));
+    EXPECT_EQ(seen, 2) << "stops at the first false";
 }
 
 } // namespace

@@ -80,5 +80,11 @@ TEST(HostPort, NeedsAPortUnlessADefaultIsGiven) {
     EXPECT_EQ(any->port, 0);
 }
 
+TEST(Url, AuthorityBracketsAnIpv6Host) {
+    EXPECT_EQ(authority("127.0.0.1", 8080), "127.0.0.1:8080");
+    EXPECT_EQ(authority("::1", 8080), "[::1]:8080");
+    EXPECT_EQ(authority("live.example", 80), "live.example:80");
+}
+
 } // namespace
 } // namespace livehouse::codec::http
