@@ -50,13 +50,7 @@ mkdir -p "$BENCH_DIR"
 work=$(mktemp -d "$BENCH_DIR/audience.XXXXXX")
 side_pids=()
 cleanup() {
-    local p
-    for p in "${side_pids[@]}"; do
-        kill -TERM "$p" 2>/dev/null || true
-    done
-    for p in "${side_pids[@]}"; do
-        wait "$p" 2>/dev/null || true
-    done
+    bench_kill_wait "${side_pids[@]}"
     bench_cleanup
     [[ -z ${BENCH_KEEP:-} ]] && rm -rf -- "$work"
     return 0
@@ -68,16 +62,9 @@ bench_server_start livehouse
 read -r publish_url playlist_url < <(bench_stream_new audience-bench)
 id=$(basename "$(dirname "$playlist_url")")
 gop=$((BENCH_SEGMENT_MS * 10 / 1000))
-ffmpeg -hide_banner -loglevel error -nostdin -re -f lavfi -i testsrc=size=160x120:rate=10 \
-    -c:v libx264 -preset ultrafast -tune zerolatency -g "$gop" -b:v "$bitrate" -pix_fmt yuv420p \
-    -f flv "$publish_url" >"$work/ffmpeg.log" 2>&1 &
-pub_pids+=($!)
-for ((i = 0; i < 300; i++)); do
-    n=$(curl -s "$playlist_url" | grep -c '^seg-' || true)
-    [[ ${n:-0} -ge 3 ]] && break
-    sleep 0.2
-done
-[[ ${n:-0} -ge 3 ]] || bench_die "the playlist never listed 3 segments"
+bench_publish_testsrc "$publish_url" "$work/ffmpeg.log" 160x120 10 "$gop" "$bitrate"
+bench_wait_playlist "$playlist_url" 3 $((BENCH_SEGMENT_MS * 5 / 1000 + 10)) ||
+    bench_die "the playlist never listed 3 segments"
 
 # --- the edges -----------------------------------------------------------------------------------
 edge_addresses=()
@@ -151,20 +138,13 @@ peak_kib=0
 peak_coordinator_kib=0
 peak_edges_kib=0
 while kill -0 "$coordinator_pid" 2>/dev/null; do
-    sum=0
-    for p in "${worker_pids[@]}"; do
-        rss=$(awk '/^VmRSS:/ { print $2 }' "/proc/$p/status" 2>/dev/null || echo 0)
-        sum=$((sum + ${rss:-0}))
-    done
-    ((sum > peak_kib)) && peak_kib=$sum
-    rss=$(awk '/^VmRSS:/ { print $2 }' "/proc/$coordinator_pid/status" 2>/dev/null || echo 0)
-    ((${rss:-0} > peak_coordinator_kib)) && peak_coordinator_kib=$rss
-    sum=0
-    for p in "${side_pids[@]:0:edges}"; do
-        rss=$(awk '/^VmRSS:/ { print $2 }' "/proc/$p/status" 2>/dev/null || echo 0)
-        sum=$((sum + ${rss:-0}))
-    done
-    ((sum > peak_edges_kib)) && peak_edges_kib=$sum
+    # The three groups sampled together, every 0.5 s: each its own peak.
+    rss=$(bench_rss_kib "${worker_pids[@]}")
+    ((rss > peak_kib)) && peak_kib=$rss
+    rss=$(bench_rss_kib "$coordinator_pid")
+    ((rss > peak_coordinator_kib)) && peak_coordinator_kib=$rss
+    rss=$(bench_rss_kib "${side_pids[@]:0:edges}")
+    ((rss > peak_edges_kib)) && peak_edges_kib=$rss
     sleep 0.5
 done
 code=0

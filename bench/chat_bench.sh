@@ -55,12 +55,7 @@ cpu0=$(bench_server_cpu_ticks)
     --set "senders=$senders" --set "send_rate=$send_rate" --set "ramp=$ramp" \
     --set "duration=${duration}s" >"$work/stress.log" 2>&1 &
 stress_pid=$!
-peak_kib=0
-while kill -0 "$stress_pid" 2>/dev/null; do
-    rss=$(awk '/^VmRSS:/ { print $2 }' "/proc/$stress_pid/status" 2>/dev/null || echo 0)
-    ((rss > peak_kib)) && peak_kib=$rss
-    sleep 0.5
-done
+peak_kib=$(bench_peak_rss_kib "$stress_pid")
 verdict=0
 wait "$stress_pid" || verdict=$?
 cpu1=$(bench_server_cpu_ticks)

@@ -41,10 +41,8 @@ mkdir -p "$BENCH_DIR"
 work=$(mktemp -d "$BENCH_DIR/edge.XXXXXX")
 edge_pid="" nginx_pid=""
 cleanup() {
-    for p in $edge_pid $nginx_pid; do
-        kill "$p" 2>/dev/null || true
-        wait "$p" 2>/dev/null || true
-    done
+    # shellcheck disable=SC2086 # unset ones are empty words, dropped
+    bench_kill_wait $edge_pid $nginx_pid
     bench_cleanup
     [[ -z ${BENCH_KEEP:-} ]] && rm -rf -- "$work"
     return 0
@@ -58,12 +56,7 @@ read -r publish_url playlist_url < <(bench_stream_new edge-bench)
 bench_publish "$publish_url" "$work/ffmpeg.log"
 playlist_path=${playlist_url#http://127.0.0.1:"$origin_port"}
 hls_dir=${playlist_path%/index.m3u8}
-for ((i = 0; i < 200; i++)); do
-    n=$(curl -s "http://127.0.0.1:$origin_port$playlist_path" | grep -c '^seg-' || true)
-    [[ ${n:-0} -ge 3 ]] && break
-    sleep 0.2
-done
-[[ ${n:-0} -ge 3 ]] || bench_die "the origin's playlist never listed 3 segments"
+bench_wait_playlist "$playlist_url" 3 40 || bench_die "the origin's playlist never listed 3 segments"
 
 origin_hls() { # requests the origin answered on its HLS route so far
     curl -s "http://127.0.0.1:$origin_port/metrics" |

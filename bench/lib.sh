@@ -163,6 +163,16 @@ bench_stream_new() {
     esac
 }
 
+# bench_publish_testsrc <url> <log> <WxH> <fps> <gop frames> <bitrate>: a live test pattern
+# (lavfi testsrc, x264 ultrafast/zerolatency, video only) published with ffmpeg -re; segments
+# are cut on its keyframes, every <gop frames>.
+bench_publish_testsrc() {
+    ffmpeg -hide_banner -loglevel error -nostdin -re -f lavfi -i "testsrc=size=$3:rate=$4" \
+        -c:v libx264 -preset ultrafast -tune zerolatency -g "$5" -b:v "$6" -pix_fmt yuv420p \
+        -f flv "$1" >"$2" 2>&1 &
+    pub_pids+=($!)
+}
+
 bench_publish() {
     local url=$1 log=${2:-/dev/null}
     ffmpeg -hide_banner -loglevel error -nostdin -re -stream_loop -1 -i "$SAMPLE" -c copy \
@@ -170,14 +180,19 @@ bench_publish() {
     pub_pids+=($!)
 }
 
-bench_stop_publishers() {
+# bench_kill_wait <pid>...: SIGTERM to each, then waits for each (children of this shell).
+bench_kill_wait() {
     local p
-    for p in "${pub_pids[@]}"; do
+    for p in "$@"; do
         kill "$p" 2>/dev/null || true
     done
-    for p in "${pub_pids[@]}"; do
+    for p in "$@"; do
         wait "$p" 2>/dev/null || true
     done
+}
+
+bench_stop_publishers() {
+    bench_kill_wait "${pub_pids[@]}"
     pub_pids=()
 }
 
@@ -237,11 +252,33 @@ bench_server_pss_shmem_kib() { bench_server_field_kib /proc/%s/smaps_rollup Pss_
 # bench_server_field_kib <file pattern with %s for the pid> <field>: "<field>: N kB" summed over
 # the server's processes.
 bench_server_field_kib() {
-    local p total=0 v file
-    for p in $(bench_server_pids); do
+    # shellcheck disable=SC2046 # one word per pid
+    bench_field_kib "$1" "$2" $(bench_server_pids)
+}
+
+# bench_rss_kib <pid>...: VmRSS summed over the given processes, in KiB (0 for one gone).
+bench_rss_kib() { bench_field_kib /proc/%s/status VmRSS "$@"; }
+
+# bench_peak_rss_kib <pid>: samples the process's VmRSS every 0.5 s until it exits; prints the
+# peak in KiB.
+bench_peak_rss_kib() {
+    local peak=0 rss
+    while kill -0 "$1" 2>/dev/null; do
+        rss=$(bench_rss_kib "$1")
+        ((rss > peak)) && peak=$rss
+        sleep 0.5
+    done
+    echo "$peak"
+}
+
+# bench_field_kib <file pattern with %s for the pid> <field> <pid>...: "<field>: N kB" summed.
+bench_field_kib() {
+    local p total=0 v file pattern=$1 field=$2
+    shift 2
+    for p in "$@"; do
         # shellcheck disable=SC2059 # the pattern is ours: "/proc/%s/..."
-        file=$(printf "$1" "$p")
-        v=$(awk -v f="$2:" '$1 == f {print $2}' "$file" 2>/dev/null) || v=0
+        file=$(printf "$pattern" "$p")
+        v=$(awk -v f="$field:" '$1 == f {print $2}' "$file" 2>/dev/null) || v=0
         total=$((total + ${v:-0}))
     done
     echo "$total"

@@ -40,16 +40,8 @@ trap cleanup EXIT
 bench_server_start livehouse
 read -r publish_url playlist_url < <(bench_stream_new stress-bench)
 id=$(basename "$(dirname "$playlist_url")")
-ffmpeg -hide_banner -loglevel error -nostdin -re -f lavfi -i testsrc=size=320x240:rate=25 \
-    -c:v libx264 -preset ultrafast -tune zerolatency -g 50 -b:v 100k -pix_fmt yuv420p \
-    -f flv "$publish_url" >"$work/ffmpeg.log" 2>&1 &
-pub_pids+=($!)
-for ((i = 0; i < 200; i++)); do
-    n=$(curl -s "$playlist_url" | grep -c '^seg-' || true)
-    [[ ${n:-0} -ge 3 ]] && break
-    sleep 0.2
-done
-[[ ${n:-0} -ge 3 ]] || bench_die "the playlist never listed 3 segments"
+bench_publish_testsrc "$publish_url" "$work/ffmpeg.log" 320x240 25 50 100k
+bench_wait_playlist "$playlist_url" 3 40 || bench_die "the playlist never listed 3 segments"
 status_url="http://127.0.0.1:$srv_http_port/api/v1/broadcasts/$id/status"
 
 cpu_of() { # utime+stime seconds of a finished child, from /usr/bin/time's output file
@@ -83,6 +75,7 @@ EOF
 { time "$LIVEHOUSE_BIN" stress "$work/status.toml" --quiet --no-server-metrics --threads 1 \
     --json "$work/status.json" --set "target=http://127.0.0.1:$srv_http_port" \
     --set "duration=${duration}s" >"$work/stress.log" 2>&1; } 2>"$work/stress.time"
+# shellcheck disable=SC2016 # a JavaScript template literal, not shell
 read -r st_requests st_rps st_p99 < <(bench_json_get \
     '`${j.steps.status.requests} ${j.steps.status.rps.toFixed(0)} ${(j.steps.status.latency.p99_us / 1000).toFixed(2)}ms`' \
     <"$work/status.json")
@@ -106,13 +99,9 @@ EOF
     --json "$work/viewers.json" --set "target=http://127.0.0.1:$srv_http_port" \
     --set "duration=${viewer_seconds}s" >"$work/viewers.log" 2>&1 &
 stress_pid=$!
-peak_kib=0
-while kill -0 "$stress_pid" 2>/dev/null; do
-    rss=$(awk '/^VmRSS:/ { print $2 }' "/proc/$stress_pid/status" 2>/dev/null || echo 0)
-    ((rss > peak_kib)) && peak_kib=$rss
-    sleep 0.5
-done
+peak_kib=$(bench_peak_rss_kib "$stress_pid")
 wait "$stress_pid" || true
+# shellcheck disable=SC2016 # a JavaScript template literal, not shell
 read -r v_started v_stalls v_segments < <(bench_json_get \
     '`${j.viewers.started} ${j.viewers.stalls} ${j.viewers.segments}`' <"$work/viewers.json")
 per_viewer=$(awk -v k="$peak_kib" -v n="$viewers" 'BEGIN { printf "%.1f", k / n }')
